@@ -1,0 +1,10 @@
+//! One module per subcommand, each with its `Args` and `run`.
+
+pub mod dataset;
+pub mod eval;
+pub mod generate;
+pub mod inspect;
+pub mod models;
+pub mod render;
+pub mod serve;
+pub mod train;
