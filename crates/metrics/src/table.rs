@@ -1,0 +1,150 @@
+//! Plain-text tables of a report, for the terminal and for docs: one row per track role with a
+//! column per metric, one row per pair for the tonal distance, and a comparison layout that puts
+//! each value beside the reference (the training data's) and their ratio.
+
+use crate::report::{MetricsReport, TrackMetrics};
+use std::fmt::{self, Write};
+
+/// One per-track metric as a table column.
+#[derive(Clone, Copy)]
+pub struct MetricColumn {
+    /// Column header (the abbreviation used in docs/metrics.md).
+    pub short: &'static str,
+    /// Full name.
+    pub name: &'static str,
+    /// Reads the metric from a track's report.
+    pub get: fn(&TrackMetrics) -> Option<f64>,
+}
+
+const fn column(
+    short: &'static str,
+    name: &'static str,
+    get: fn(&TrackMetrics) -> Option<f64>,
+) -> MetricColumn {
+    MetricColumn { short, name, get }
+}
+
+/// Every per-track metric, in table order.
+pub const TRACK_METRICS: [MetricColumn; 8] = [
+    column("EB", "empty-bar rate", |t| t.empty_bar_rate),
+    column("UPC", "used pitch classes per bar", |t| {
+        t.used_pitch_classes
+    }),
+    column("PR", "polyphonic rate", |t| t.polyphonic_rate),
+    column("QN", "qualified-note rate", |t| t.qualified_note_rate),
+    column("DP", "drum pattern", |t| t.drum_pattern),
+    column("IS", "in-scale rate", |t| t.in_scale_rate),
+    column("PCE", "pitch-class entropy", |t| t.pitch_class_entropy),
+    column("GC", "groove consistency", |t| t.groove_consistency),
+];
+
+fn role_name(t: &TrackMetrics) -> String {
+    let name = serde_json::to_value(t.role)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_else(|| format!("{:?}", t.role));
+    if t.is_drum && name != "drums" {
+        format!("{name} (drums)")
+    } else {
+        name
+    }
+}
+
+fn pair_name(a: impl serde::Serialize, b: impl serde::Serialize) -> String {
+    let name = |r: serde_json::Result<serde_json::Value>| {
+        r.ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default()
+    };
+    format!(
+        "{} ↔ {}",
+        name(serde_json::to_value(a)),
+        name(serde_json::to_value(b))
+    )
+}
+
+fn cell(value: Option<f64>) -> String {
+    value.map_or_else(|| "-".to_owned(), |v| format!("{v:.3}"))
+}
+
+impl fmt::Display for MetricsReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:<16} {:>6} {:>7}", "track", "bars", "notes")?;
+        for column in TRACK_METRICS {
+            write!(f, " {:>6}", column.short)?;
+        }
+        writeln!(f)?;
+        for t in &self.tracks {
+            write!(f, "{:<16} {:>6} {:>7}", role_name(t), t.bars, t.notes)?;
+            for column in TRACK_METRICS {
+                write!(f, " {:>6}", cell((column.get)(t)))?;
+            }
+            writeln!(f)?;
+        }
+        if !self.pairs.is_empty() {
+            writeln!(f, "\n{:<24} {:>6} {:>6}", "pair", "bars", "TD")?;
+            for p in &self.pairs {
+                writeln!(
+                    f,
+                    "{:<24} {:>6} {:>6}",
+                    pair_name(p.a, p.b),
+                    p.bars,
+                    cell(p.tonal_distance)
+                )?;
+            }
+        }
+        if let Some(scale) = self.scale {
+            writeln!(f, "\nin-scale rates against {scale}")?;
+        }
+        Ok(())
+    }
+}
+
+/// One line per metric of every track and pair in `report`: its value, the reference's value
+/// for the same role (or pair) and their ratio. Missing values print as `-`.
+pub fn compare_table(report: &MetricsReport, reference: &MetricsReport) -> String {
+    let mut out = String::new();
+    let ratio = |v: Option<f64>, r: Option<f64>| match (v, r) {
+        (Some(v), Some(r)) if r != 0.0 => format!("{:.2}", v / r),
+        _ => "-".to_owned(),
+    };
+    let _ = writeln!(
+        out,
+        "{:<24} {:<6} {:>9} {:>9} {:>7}",
+        "track", "metric", "value", "reference", "ratio"
+    );
+    for t in &report.tracks {
+        let r = reference
+            .tracks
+            .iter()
+            .find(|r| r.role == t.role && r.is_drum == t.is_drum);
+        for column in TRACK_METRICS {
+            let (v, rv) = ((column.get)(t), r.and_then(column.get));
+            if v.is_none() && rv.is_none() {
+                continue;
+            }
+            let _ = writeln!(
+                out,
+                "{:<24} {:<6} {:>9} {:>9} {:>7}",
+                role_name(t),
+                column.short,
+                cell(v),
+                cell(rv),
+                ratio(v, rv)
+            );
+        }
+    }
+    for p in &report.pairs {
+        let rv = reference.pair(p.a, p.b).and_then(|r| r.tonal_distance);
+        let _ = writeln!(
+            out,
+            "{:<24} {:<6} {:>9} {:>9} {:>7}",
+            pair_name(p.a, p.b),
+            "TD",
+            cell(p.tonal_distance),
+            cell(rv),
+            ratio(p.tonal_distance, rv)
+        );
+    }
+    out
+}

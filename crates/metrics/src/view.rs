@@ -1,0 +1,196 @@
+//! One track of a roll in the two shapes the metrics need: which pitches sound at each step (a
+//! 128-bit mask per step) and the list of notes (onset, pitch, length in steps). Building both
+//! once per track keeps every metric a short loop, and lets the muspy adapters feed notes read
+//! from a MIDI file through exactly the same metric code.
+
+use crate::Error;
+use orchestrion_music::{PianoRoll, TrackRole};
+
+/// A note on the step grid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GridNote {
+    /// Step of the onset.
+    pub start: usize,
+    /// MIDI pitch (a GM drum-map number on drum tracks).
+    pub pitch: u8,
+    /// Steps the note sounds, at least 1.
+    pub len: usize,
+}
+
+/// One track, ready to be measured.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrackView {
+    /// The track's role in the arrangement.
+    pub role: TrackRole,
+    /// Drum tracks are measured by rhythm metrics only.
+    pub is_drum: bool,
+    /// Grid resolution: steps per quarter note (thresholds in sixteenths scale with it).
+    pub steps_per_beat: u32,
+    /// Start step of every bar followed by the total number of steps, so bar `i` spans
+    /// `bar_bounds[i]..bar_bounds[i + 1]`.
+    pub bar_bounds: Vec<usize>,
+    /// For each step, bit `p` is set when MIDI pitch `p` sounds.
+    pub sounding: Vec<u128>,
+    /// Notes that start inside the view, ordered by (start, pitch).
+    pub notes: Vec<GridNote>,
+}
+
+impl TrackView {
+    /// A view built from notes; each note sounds from `start` for `len` steps (clipped to the
+    /// view's end).
+    pub fn from_notes(
+        role: TrackRole,
+        is_drum: bool,
+        steps_per_beat: u32,
+        bar_steps: &[u32],
+        mut notes: Vec<GridNote>,
+    ) -> TrackView {
+        let bar_bounds = bounds(bar_steps);
+        let steps = *bar_bounds.last().unwrap_or(&0);
+        let mut sounding = vec![0u128; steps];
+        for note in &notes {
+            let end = (note.start + note.len).min(steps);
+            for mask in sounding.iter_mut().take(end).skip(note.start) {
+                *mask |= 1u128 << note.pitch;
+            }
+        }
+        notes.sort_by_key(|n| (n.start, n.pitch));
+        TrackView {
+            role,
+            is_drum,
+            steps_per_beat,
+            bar_bounds,
+            sounding,
+            notes,
+        }
+    }
+
+    /// One view per track of `roll`, after checking that the roll's dimensions add up.
+    pub fn all_from_roll(roll: &PianoRoll) -> Result<Vec<TrackView>, Error> {
+        check_roll(roll)?;
+        Ok((0..roll.roles.len())
+            .map(|track| Self::from_roll_track(roll, track))
+            .collect())
+    }
+
+    /// Reads track `track` of a roll already checked by [`check_roll`].
+    fn from_roll_track(roll: &PianoRoll, track: usize) -> TrackView {
+        let mut sounding = vec![0u128; roll.steps];
+        let mut notes: Vec<GridNote> = Vec::new();
+        // Index into `notes` of the note still sounding at each pitch row, if any.
+        let mut open: Vec<Option<usize>> = vec![None; roll.pitches];
+        for (step, mask) in sounding.iter_mut().enumerate() {
+            let row_start = roll.index(track, step, 0);
+            let onsets = &roll.onset[row_start..row_start + roll.pitches];
+            let sustains = &roll.sustain[row_start..row_start + roll.pitches];
+            for (row, (&onset, &sustain)) in onsets.iter().zip(sustains).enumerate() {
+                let pitch = roll.lowest_pitch as usize + row;
+                if onset != 0 {
+                    open[row] = Some(notes.len());
+                    notes.push(GridNote {
+                        start: step,
+                        pitch: pitch as u8,
+                        len: 1,
+                    });
+                } else if sustain != 0 {
+                    // A sustain with no open note continues a note begun before the roll:
+                    // it sounds, but it is not a note of this roll.
+                    if let Some(i) = open[row] {
+                        notes[i].len += 1;
+                    }
+                } else {
+                    open[row] = None;
+                    continue;
+                }
+                *mask |= 1u128 << pitch;
+            }
+        }
+        TrackView {
+            role: roll.roles[track],
+            is_drum: roll.is_drum[track],
+            steps_per_beat: roll.steps_per_beat,
+            bar_bounds: bounds(&roll.bar_steps),
+            sounding,
+            notes,
+        }
+    }
+
+    /// Number of bars.
+    pub fn bars(&self) -> usize {
+        self.bar_bounds.len().saturating_sub(1)
+    }
+
+    /// Number of steps.
+    pub fn steps(&self) -> usize {
+        self.sounding.len()
+    }
+
+    /// The step range of bar `bar`.
+    pub fn bar_range(&self, bar: usize) -> std::ops::Range<usize> {
+        self.bar_bounds[bar]..self.bar_bounds[bar + 1]
+    }
+
+    /// Index of the bar containing `step`.
+    pub fn bar_of(&self, step: usize) -> usize {
+        self.bar_bounds.partition_point(|&b| b <= step) - 1
+    }
+}
+
+/// Cumulative bar starts followed by the total.
+fn bounds(bar_steps: &[u32]) -> Vec<usize> {
+    let mut bounds = Vec::with_capacity(bar_steps.len() + 1);
+    let mut at = 0usize;
+    bounds.push(0);
+    for &steps in bar_steps {
+        at += steps as usize;
+        bounds.push(at);
+    }
+    bounds
+}
+
+/// Refuses a roll whose planes, bars or pitch window contradict its dimensions, so that metric
+/// code can index it without further checks.
+pub fn check_roll(roll: &PianoRoll) -> Result<(), Error> {
+    let invalid = |why: String| Err(Error::InvalidRoll(why));
+    let tracks = roll.roles.len();
+    if roll.is_drum.len() != tracks {
+        return invalid(format!(
+            "{} roles but {} drum flags",
+            tracks,
+            roll.is_drum.len()
+        ));
+    }
+    if roll.steps_per_beat == 0 {
+        return invalid("steps_per_beat is 0".into());
+    }
+    if roll.lowest_pitch as usize + roll.pitches > 128 {
+        return invalid(format!(
+            "pitch rows {}..{} go past MIDI pitch 127",
+            roll.lowest_pitch,
+            roll.lowest_pitch as usize + roll.pitches
+        ));
+    }
+    if roll.bar_steps.contains(&0) {
+        return invalid("a bar has 0 steps".into());
+    }
+    let bar_total: u64 = roll.bar_steps.iter().map(|&s| s as u64).sum();
+    if bar_total != roll.steps as u64 {
+        return invalid(format!(
+            "bars cover {bar_total} steps but the roll has {}",
+            roll.steps
+        ));
+    }
+    let cells = tracks
+        .checked_mul(roll.steps)
+        .and_then(|c| c.checked_mul(roll.pitches));
+    if cells != Some(roll.onset.len()) || cells != Some(roll.sustain.len()) {
+        return invalid(format!(
+            "planes hold {} onset and {} sustain cells, expected {tracks} × {} × {}",
+            roll.onset.len(),
+            roll.sustain.len(),
+            roll.steps,
+            roll.pitches
+        ));
+    }
+    Ok(())
+}
