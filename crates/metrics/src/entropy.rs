@@ -15,8 +15,9 @@ pub fn entropy_of_histogram(histogram: &[u64; 12]) -> Option<f64> {
         return None;
     }
     let total = total as f64;
+    // `0.0 -` rather than unary minus: a single class must give 0, not -0.
     Some(
-        -histogram
+        0.0 - histogram
             .iter()
             .filter(|&&n| n > 0)
             .map(|&n| {

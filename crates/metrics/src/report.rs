@@ -271,3 +271,174 @@ impl MetricsAccumulator {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::view::tests::roll;
+    use crate::{evaluate, evaluate_in_scale};
+
+    fn close(a: Option<f64>, b: f64) -> bool {
+        a.is_some_and(|a| (a - b).abs() < 1e-12)
+    }
+
+    /// Equal up to float rounding in the last digits (JSON printing, re-averaging).
+    fn assert_reports_close(a: &MetricsReport, b: &MetricsReport) {
+        let (ja, jb) = (
+            serde_json::to_value(a).unwrap(),
+            serde_json::to_value(b).unwrap(),
+        );
+        fn walk(a: &serde_json::Value, b: &serde_json::Value) {
+            use serde_json::Value;
+            match (a, b) {
+                (Value::Number(x), Value::Number(y)) => {
+                    let (x, y) = (x.as_f64().unwrap(), y.as_f64().unwrap());
+                    assert!((x - y).abs() < 1e-12, "{x} != {y}");
+                }
+                (Value::Array(x), Value::Array(y)) => {
+                    assert_eq!(x.len(), y.len());
+                    x.iter().zip(y).for_each(|(x, y)| walk(x, y));
+                }
+                (Value::Object(x), Value::Object(y)) => {
+                    assert_eq!(x.len(), y.len());
+                    x.iter().for_each(|(k, v)| walk(v, &y[k]));
+                }
+                _ => assert_eq!(a, b),
+            }
+        }
+        walk(&ja, &jb);
+    }
+
+    /// Two 4/4 bars at 4 steps per beat: a C-major melody, a bass and drums.
+    fn band() -> PianoRoll {
+        roll(
+            4,
+            &[16, 16],
+            &[
+                // Melody: C4 E4 G4 (4 steps each) in bar 0, B4 (2 steps) and F#4 in bar 1.
+                (
+                    TrackRole::Melody,
+                    false,
+                    &[(0, 60, 4), (4, 64, 4), (8, 67, 4), (16, 71, 2), (20, 66, 4)],
+                ),
+                // Bass: C2 held through bar 0 only.
+                (TrackRole::Bass, false, &[(0, 36, 16)]),
+                // Drums: kick on beats, one off-grid snare 16th in bar 1.
+                (
+                    TrackRole::Drums,
+                    true,
+                    &[
+                        (0, 36, 1),
+                        (4, 36, 1),
+                        (8, 36, 1),
+                        (12, 36, 1),
+                        (16, 36, 1),
+                        (21, 38, 1),
+                    ],
+                ),
+            ],
+        )
+    }
+
+    #[test]
+    fn evaluates_every_track_and_pitched_pair() {
+        let report = evaluate(&band()).unwrap();
+        assert_eq!((report.rolls, report.bars, report.tracks.len()), (1, 2, 3));
+        // C major holds 6 of the 7 pitched notes (not F#); G major holds all 7.
+        assert_eq!(
+            report.scale,
+            Some(Scale {
+                tonic: 7,
+                minor: false
+            })
+        );
+
+        let melody = report.track(TrackRole::Melody).unwrap();
+        assert_eq!((melody.bars, melody.notes), (2, 5));
+        assert_eq!(melody.empty_bar_rate, Some(0.0));
+        // Bar 0: C E G = 3 classes; bar 1: B F# = 2.
+        assert_eq!(melody.used_pitch_classes, Some(2.5));
+        assert_eq!(melody.polyphonic_rate, Some(0.0));
+        // B4 lasts 2 steps: 4 of 5 notes qualify.
+        assert_eq!(melody.qualified_note_rate, Some(0.8));
+        assert_eq!(melody.drum_pattern, None);
+        assert_eq!(melody.in_scale_rate, Some(1.0));
+        // Five distinct classes, one note each.
+        assert!(close(melody.pitch_class_entropy, 5f64.log2()));
+        // Onsets {0,4,8} vs {0,4}: 1 difference in 16.
+        assert_eq!(melody.groove_consistency, Some(1.0 - 1.0 / 16.0));
+
+        let bass = report.track(TrackRole::Bass).unwrap();
+        assert_eq!(bass.empty_bar_rate, Some(0.5));
+        assert_eq!(bass.used_pitch_classes, Some(1.0));
+        assert_eq!(bass.pitch_class_entropy, Some(0.0));
+
+        let drums = report.track(TrackRole::Drums).unwrap();
+        assert!(drums.is_drum);
+        assert_eq!(drums.in_scale_rate, None);
+        assert_eq!(drums.used_pitch_classes, None);
+        // Bar 0: 4 of 4 on the 8th grid; bar 1: kick on grid, snare at 21 off → best 1 of 2.
+        assert_eq!(drums.drum_pattern, Some(0.75));
+
+        // Only the melody-bass pair (drums have no harmony); bass silent in bar 1.
+        assert_eq!(report.pairs.len(), 1);
+        let pair = report.pair(TrackRole::Bass, TrackRole::Melody).unwrap();
+        assert_eq!((pair.a, pair.b), (TrackRole::Melody, TrackRole::Bass));
+        let td = crate::tonal_distance::chroma_distance(
+            &[4.0, 0.0, 0.0, 0.0, 4.0, 0.0, 0.0, 4.0, 0.0, 0.0, 0.0, 0.0],
+            &[16.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+        );
+        assert_eq!(pair.tonal_distance, td);
+    }
+
+    #[test]
+    fn a_given_scale_overrides_the_estimate() {
+        let c_major = Scale {
+            tonic: 0,
+            minor: false,
+        };
+        let report = evaluate_in_scale(&band(), c_major).unwrap();
+        assert_eq!(report.scale, Some(c_major));
+        assert_eq!(
+            report.track(TrackRole::Melody).unwrap().in_scale_rate,
+            Some(0.8)
+        );
+    }
+
+    #[test]
+    fn accumulator_weights_by_bars_and_skips_undefined_values() {
+        let two_bars = evaluate(&band()).unwrap();
+        // A four-bar roll whose melody is silent: EB 1, the other melody metrics undefined.
+        let silent = evaluate(&roll(4, &[16; 4], &[(TrackRole::Melody, false, &[])])).unwrap();
+        let mut acc = MetricsAccumulator::new();
+        acc.add(&two_bars);
+        acc.add(&silent);
+        let mean = acc.finish();
+        assert_eq!((mean.rolls, mean.bars, acc.rolls()), (2, 6, 2));
+        let melody = mean.track(TrackRole::Melody).unwrap();
+        assert_eq!((melody.bars, melody.notes), (6, 5));
+        // (0 × 2 + 1 × 4) / 6.
+        assert!(close(melody.empty_bar_rate, 4.0 / 6.0));
+        assert!(close(melody.qualified_note_rate, 0.8));
+        // Roles come out in role order: melody, drums, bass.
+        let roles: Vec<_> = mean.tracks.iter().map(|t| t.role).collect();
+        assert_eq!(
+            roles,
+            [TrackRole::Melody, TrackRole::Drums, TrackRole::Bass]
+        );
+        assert_eq!(mean.pairs.len(), 1);
+        // Averaging an average keeps its weight.
+        let mut again = MetricsAccumulator::new();
+        again.add(&mean);
+        assert_reports_close(&again.finish(), &mean);
+    }
+
+    #[test]
+    fn reports_round_trip_through_json_without_nan() {
+        let report = evaluate(&band()).unwrap();
+        let json = serde_json::to_string(&report).unwrap();
+        assert!(json.contains("\"drum_pattern\":null"));
+        let back: MetricsReport = serde_json::from_str(&json).unwrap();
+        assert_reports_close(&back, &report);
+    }
+}

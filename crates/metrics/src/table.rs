@@ -148,3 +148,58 @@ pub fn compare_table(report: &MetricsReport, reference: &MetricsReport) -> Strin
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evaluate;
+    use crate::view::tests::roll;
+    use orchestrion_music::TrackRole;
+
+    fn report(melody_len: usize) -> MetricsReport {
+        evaluate(&roll(
+            4,
+            &[16, 16],
+            &[
+                (
+                    TrackRole::Melody,
+                    false,
+                    &[(0, 60, melody_len), (16, 62, 4)],
+                ),
+                (TrackRole::Piano, false, &[(0, 48, 16), (0, 52, 16)]),
+            ],
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn report_table_has_a_row_per_track_and_pair() {
+        let text = report(4).to_string();
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(
+            lines[0].starts_with("track") && lines[0].contains("EB") && lines[0].contains("GC")
+        );
+        assert!(lines[1].starts_with("melody") && lines[1].contains("0.000"));
+        assert!(lines[2].starts_with("piano"));
+        assert!(text.contains("melody ↔ piano"));
+        assert!(text.contains("in-scale rates against"));
+    }
+
+    #[test]
+    fn comparison_shows_value_reference_and_ratio() {
+        // Melody notes of 2 steps: QN 0.5 against a reference of 1.0.
+        let text = compare_table(&report(2), &report(4));
+        let qn = text
+            .lines()
+            .find(|l| l.starts_with("melody") && l.contains(" QN "))
+            .unwrap();
+        let cells: Vec<&str> = qn.split_whitespace().collect();
+        assert_eq!(cells, ["melody", "QN", "0.500", "1.000", "0.50"]);
+        // Drum pattern is undefined on both sides: no row.
+        assert!(!text.contains(" DP "));
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with("melody ↔ piano") && l.contains("TD"))
+        );
+    }
+}

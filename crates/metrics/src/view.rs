@@ -194,3 +194,106 @@ pub fn check_roll(roll: &PianoRoll) -> Result<(), Error> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// A roll with one track per `(role, is_drum, notes)`; notes are `(start, pitch, len)` and
+    /// may run past the roll's end (clipped). Pitch rows cover MIDI 24..=107.
+    pub(crate) fn roll(
+        steps_per_beat: u32,
+        bar_steps: &[u32],
+        tracks: &[(TrackRole, bool, &[(usize, u8, usize)])],
+    ) -> PianoRoll {
+        let steps = bar_steps.iter().sum::<u32>() as usize;
+        let (lowest_pitch, pitches) = (24u8, 84usize);
+        let cells = tracks.len() * steps * pitches;
+        let mut r = PianoRoll {
+            roles: tracks.iter().map(|t| t.0).collect(),
+            is_drum: tracks.iter().map(|t| t.1).collect(),
+            steps_per_beat,
+            bar_steps: bar_steps.to_vec(),
+            steps,
+            lowest_pitch,
+            pitches,
+            onset: vec![0; cells],
+            sustain: vec![0; cells],
+        };
+        for (track, (_, _, notes)) in tracks.iter().enumerate() {
+            for &(start, pitch, len) in notes.iter() {
+                let row = (pitch - lowest_pitch) as usize;
+                let i = r.index(track, start, row);
+                r.onset[i] = 1;
+                for step in start..(start + len).min(steps) {
+                    let i = r.index(track, step, row);
+                    r.sustain[i] = 1;
+                }
+            }
+        }
+        r
+    }
+
+    #[test]
+    fn onsets_split_repeated_notes_and_sustain_extends_them() {
+        // Two C4s back to back (steps 0..2 and 2..6), then E4 for one step.
+        let r = roll(
+            4,
+            &[8],
+            &[(
+                TrackRole::Piano,
+                false,
+                &[(0, 60, 2), (2, 60, 4), (6, 64, 1)],
+            )],
+        );
+        let v = &TrackView::all_from_roll(&r).unwrap()[0];
+        let notes: Vec<_> = v.notes.iter().map(|n| (n.start, n.pitch, n.len)).collect();
+        assert_eq!(notes, vec![(0, 60, 2), (2, 60, 4), (6, 64, 1)]);
+        assert_eq!(v.sounding[5], 1 << 60);
+        assert_eq!(v.sounding[7], 0);
+    }
+
+    #[test]
+    fn sustain_without_onset_sounds_but_is_not_a_note() {
+        let mut r = roll(4, &[4], &[(TrackRole::Bass, false, &[])]);
+        // A note held over from before the window: sustain on steps 0..2, no onset.
+        for step in 0..2 {
+            let i = r.index(0, step, 40 - 24);
+            r.sustain[i] = 1;
+        }
+        let v = &TrackView::all_from_roll(&r).unwrap()[0];
+        assert!(v.notes.is_empty());
+        assert_eq!(v.sounding[..3], [1 << 40, 1 << 40, 0]);
+    }
+
+    #[test]
+    fn inconsistent_rolls_are_refused() {
+        let good = roll(4, &[16, 16], &[(TrackRole::Melody, false, &[])]);
+        assert!(check_roll(&good).is_ok());
+        let mut r = good.clone();
+        r.bar_steps = vec![16, 12];
+        assert!(
+            check_roll(&r)
+                .unwrap_err()
+                .to_string()
+                .contains("bars cover 28 steps")
+        );
+        let mut r = good.clone();
+        r.onset.pop();
+        assert!(check_roll(&r).is_err());
+        let mut r = good.clone();
+        r.lowest_pitch = 60;
+        assert!(
+            check_roll(&r)
+                .unwrap_err()
+                .to_string()
+                .contains("past MIDI pitch 127")
+        );
+        let mut r = good.clone();
+        r.is_drum.push(true);
+        assert!(check_roll(&r).is_err());
+        let mut r = good;
+        r.steps_per_beat = 0;
+        assert!(check_roll(&r).is_err());
+    }
+}
