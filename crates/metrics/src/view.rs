@@ -199,12 +199,15 @@ pub fn check_roll(roll: &PianoRoll) -> Result<(), Error> {
 pub(crate) mod tests {
     use super::*;
 
+    /// Hand-written notes of one test track: `(start, pitch, len)`.
+    pub(crate) type TestNotes<'a> = &'a [(usize, u8, usize)];
+
     /// A roll with one track per `(role, is_drum, notes)`; notes are `(start, pitch, len)` and
     /// may run past the roll's end (clipped). Pitch rows cover MIDI 24..=107.
     pub(crate) fn roll(
         steps_per_beat: u32,
         bar_steps: &[u32],
-        tracks: &[(TrackRole, bool, &[(usize, u8, usize)])],
+        tracks: &[(TrackRole, bool, TestNotes)],
     ) -> PianoRoll {
         let steps = bar_steps.iter().sum::<u32>() as usize;
         let (lowest_pitch, pitches) = (24u8, 84usize);
