@@ -215,7 +215,7 @@ export function initCompose() {
   piano = new Piano($('piano-host'), {
     onNoteOn: noteOn,
     onNoteOff: noteOff,
-    onOctave: (base) => ($('octave-label').textContent = `${pitchName(base)}–${pitchName(base + 24)}`),
+    onOctave: (base) => ($('octave-label').textContent = `${pitchName(base)}–${pitchName(base + piano.span - 1)}`),
   });
   piano.setOctave(60);
   roll = new PianoRoll($('melody-roll'), {

@@ -79,6 +79,7 @@ function melodyLine() {
 
 function setProgress(fraction, stage) {
   $('gen-progress').hidden = false;
+  $('gen-cancel').hidden = fraction >= 1;
   $('gen-progress-fill').style.width = `${Math.round(Math.max(0, Math.min(1, fraction)) * 100)}%`;
   $('gen-stage').textContent = stage;
 }
@@ -125,6 +126,7 @@ function watch(job, compositionId) {
     $('gen-submit').disabled = false;
     if (final.status === 'succeeded') {
       setProgress(1, 'Done.');
+      $('gen-cancel').hidden = true;
       setTimeout(() => ($('gen-progress').hidden = true), 800);
       await openComposition(compositionId);
     } else {

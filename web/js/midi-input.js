@@ -17,7 +17,7 @@ export class MidiInput {
         'This browser has no Web MIDI, so a MIDI keyboard cannot be used here. Chrome, Edge and Opera support it; the on-screen piano and your computer keys work everywhere.',
         'warn',
       );
-      this.select.disabled = true;
+      this.#unavailable();
       return;
     }
     try {
@@ -27,11 +27,17 @@ export class MidiInput {
         'The browser did not allow MIDI access. Allow it in the site settings (the icon left of the address) and reload, or use the on-screen piano.',
         'warn',
       );
-      this.select.disabled = true;
+      this.#unavailable();
       return;
     }
     this.access.onstatechange = () => this.#list();
     this.#list();
+  }
+
+  #unavailable() {
+    this.select.textContent = '';
+    this.select.append(new Option('Not available', ''));
+    this.select.disabled = true;
   }
 
   #say(text, kind = '') {

@@ -2,6 +2,25 @@
 // training checkpoint's sample, and list the tracks of a training archive with proposed roles.
 // The server's `music` crate stays the authority; this only reads what the page shows.
 
+const NAME_ROLES = [
+  [/melod|lead|vocal|voice|sing|tune/i, 'melody'],
+  [/drum|perc|kit/i, 'drums'],
+  [/bass/i, 'bass'],
+  [/piano|keys|keyboard|organ|rhodes/i, 'piano'],
+  [/guit|gtr/i, 'guitar'],
+  [/string|violin|viola|cello|ensemble/i, 'strings'],
+  [/pad|synth pad/i, 'pad'],
+  [/brass|trumpet|trombone|horn|tuba/i, 'brass'],
+  [/sax|clarinet|oboe|flute|reed/i, 'reed'],
+];
+
+/** The role a track most likely plays: its name first, then its GM program (0-based). */
+export function guessRole(name, program, isDrum) {
+  if (isDrum) return 'drums';
+  for (const [pattern, role] of NAME_ROLES) if (pattern.test(name || '')) return role;
+  return roleForProgram(program, isDrum);
+}
+
 /** GM program (0-based) → the role a track with that instrument most likely plays. */
 export function roleForProgram(program, isDrum) {
   if (isDrum) return 'drums';
@@ -131,7 +150,7 @@ export function parseMidi(buffer) {
     track.isDrum = track.channel === 9;
     track.notes.sort((a, b) => a.start - b.start || a.pitch - b.pitch);
     if (track.notes.length) {
-      track.role = roleForProgram(track.program, track.isDrum);
+      track.role = guessRole(track.name, track.program, track.isDrum);
       song.tracks.push(track);
     }
   }

@@ -8,7 +8,10 @@ import { pitchName, isBlackKey } from './song.js';
 export const KEY_MAP = ['a', 'w', 's', 'e', 'd', 'f', 't', 'g', 'y', 'h', 'u', 'j', 'k', 'o', 'l', 'p', ';'];
 const OCTAVE_DOWN = 'z';
 const OCTAVE_UP = 'x';
-const SPAN = 25;
+/** Keys shown: two octaves and a C, or one octave and a C where the screen is narrow. */
+const WIDE_SPAN = 25;
+const NARROW_SPAN = 13;
+const NARROW_PX = 560;
 
 export class Piano {
   constructor(host, { onNoteOn, onNoteOff, onOctave }) {
@@ -26,9 +29,15 @@ export class Piano {
     host.append(this.el);
     this.build();
     this.#bindPointer();
+    new ResizeObserver(() => {
+      const want = this.host.clientWidth < NARROW_PX ? NARROW_SPAN : WIDE_SPAN;
+      if (want !== this.span) this.setOctave(this.base);
+    }).observe(host);
   }
 
   build() {
+    this.span = this.host.clientWidth && this.host.clientWidth < NARROW_PX ? NARROW_SPAN : WIDE_SPAN;
+    const SPAN = this.span;
     this.el.textContent = '';
     this.keys = new Map();
     const whites = [];

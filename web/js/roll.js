@@ -84,7 +84,7 @@ export class PianoRoll {
         hi += 1;
       }
       const rows = hi - lo + 1;
-      const rowH = single ? clamp(Math.floor(260 / rows), 6, 12) : clamp(Math.floor(110 / rows), 2, 8);
+      const rowH = single ? clamp(Math.floor(300 / rows), 8, 14) : clamp(Math.floor(110 / rows), 2, 8);
       const height = Math.max(single ? 120 : 56, rows * rowH);
       lanes.push({ track, lo, hi, rowH: height / rows, y, height });
       y += height + (single ? 0 : 4);
@@ -182,7 +182,15 @@ export class PianoRoll {
         const y = this.#pitchY(lane, n.pitch);
         g.globalAlpha = lane.track.muted ? 0.25 : 0.55 + 0.45 * (n.velocity / 127);
         g.fillStyle = colour;
-        g.fillRect(x, y, w, Math.max(1.5, lane.rowH - 1));
+        const h = Math.max(1.5, lane.rowH - 1);
+        g.fillRect(x, y, w, h);
+        // A dark edge keeps repeated notes of the same pitch visibly apart.
+        if (w > 4 && h > 3) {
+          g.globalAlpha = 0.6;
+          g.strokeStyle = '#0b0c0f';
+          g.lineWidth = 1;
+          g.strokeRect(x + 0.5, y + 0.5, w - 1, h - 1);
+        }
         if (this.editable && laneIndex === 0 && i === this.selected) {
           g.globalAlpha = 1;
           g.strokeStyle = '#ffffff';
