@@ -114,6 +114,7 @@ export class PianoRoll {
     g.setTransform(dpr, 0, 0, dpr, 0, 0);
     this.#drawBase(g, width, height);
     this.canvas.dataset.noteCount = String(this.noteCount);
+    this.#describeSelection();
     this.canvas.dataset.trackCount = String(this.song.tracks.length);
     const names = this.song.tracks.map((t) => t.name || t.role).join(', ');
     this.canvas.setAttribute(
@@ -200,6 +201,22 @@ export class PianoRoll {
       });
       g.globalAlpha = 1;
     });
+  }
+
+  /** The selected note and its box in CSS pixels, readable by assistive tech and by tests. */
+  #describeSelection() {
+    const n = this.editable ? this.#notes()[this.selected] : null;
+    if (!n) {
+      delete this.canvas.dataset.selected;
+      delete this.canvas.dataset.selectedRect;
+      return;
+    }
+    const lane = this.geo.lanes[0];
+    const x = GUTTER + n.start * this.geo.pxPerBeat;
+    const w = n.duration * this.geo.pxPerBeat;
+    this.canvas.dataset.selected = JSON.stringify({ pitch: n.pitch, start: n.start, duration: n.duration });
+    this.canvas.dataset.selectedRect = [x, this.#pitchY(lane, n.pitch), w, lane.rowH].map((v) => v.toFixed(1)).join(',');
+    this.canvas.setAttribute('aria-description', `Selected ${pitchName(n.pitch)} at beat ${n.start + 1}, ${n.duration} beats long`);
   }
 
   #pitchY(lane, pitch) {

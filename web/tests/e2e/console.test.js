@@ -99,6 +99,35 @@ describe('compose', () => {
     assert.equal(await noteCount(page, '#melody-roll'), before - 1);
     await page.click('#melody-undo');
     assert.equal(await noteCount(page, '#melody-roll'), before);
+
+    // With the mouse: drag the first note's right edge to lengthen it, then drag it up.
+    await page.focus('#melody-roll canvas');
+    await page.keyboard.press('.');
+    const canvas = page.locator('#melody-roll canvas');
+    const selected = async () => JSON.parse(await canvas.getAttribute('data-selected'));
+    const rect = async () => (await canvas.getAttribute('data-selected-rect')).split(',').map(Number);
+    const box = await canvas.boundingBox();
+    const first = await selected();
+    let [x, y, w, h] = await rect();
+    await page.mouse.move(box.x + x + w - 2, box.y + y + h / 2);
+    await page.mouse.down();
+    await page.mouse.move(box.x + x + w + 60, box.y + y + h / 2, { steps: 5 });
+    await page.mouse.up();
+    const longer = await selected();
+    assert.ok(longer.duration > first.duration, `lengthened from ${first.duration} to ${longer.duration}`);
+    assert.equal(longer.start, first.start);
+    [x, y, w, h] = await rect();
+    await page.mouse.move(box.x + x + 4, box.y + y + h / 2);
+    await page.mouse.down();
+    await page.mouse.move(box.x + x + 4, box.y + y + h / 2 - 2 * h, { steps: 5 });
+    await page.mouse.up();
+    assert.equal((await selected()).pitch, first.pitch + 2, 'dragged up two semitones');
+    assert.equal(await noteCount(page, '#melody-roll'), before);
+
+    // Play the melody: the cursor moves.
+    await page.click('#melody-play');
+    await page.waitForFunction(() => Number(document.querySelector('#melody-roll canvas').dataset.cursor || 0) > 0.3, null, { timeout: 10_000 });
+    await page.click('#melody-play');
     assertNoPageErrors(page);
     await page.context().close();
   });

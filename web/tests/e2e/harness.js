@@ -177,33 +177,37 @@ export function bandMidi(variant = 0, bars = 8) {
   return Buffer.from(midi.toArray());
 }
 
-/** A stored (uncompressed) zip archive of the given files. */
-export function zipArchive(files) {
+/** A zip archive of the given files, stored or (with `deflate`) compressed. */
+export function zipArchive(files, { deflate = false } = {}) {
   const locals = [];
   const central = [];
   let offset = 0;
   for (const { name, data } of files) {
     const nameBuf = Buffer.from(name);
     const crc = zlib.crc32(data);
+    const body = deflate ? zlib.deflateRawSync(data) : data;
+    const method = deflate ? 8 : 0;
     const local = Buffer.alloc(30);
     local.writeUInt32LE(0x04034b50, 0);
     local.writeUInt16LE(20, 4);
+    local.writeUInt16LE(method, 8);
     local.writeUInt32LE(crc, 14);
-    local.writeUInt32LE(data.length, 18);
+    local.writeUInt32LE(body.length, 18);
     local.writeUInt32LE(data.length, 22);
     local.writeUInt16LE(nameBuf.length, 26);
-    locals.push(local, nameBuf, data);
+    locals.push(local, nameBuf, body);
     const entry = Buffer.alloc(46);
     entry.writeUInt32LE(0x02014b50, 0);
     entry.writeUInt16LE(20, 4);
     entry.writeUInt16LE(20, 6);
+    entry.writeUInt16LE(method, 10);
     entry.writeUInt32LE(crc, 16);
-    entry.writeUInt32LE(data.length, 20);
+    entry.writeUInt32LE(body.length, 20);
     entry.writeUInt32LE(data.length, 24);
     entry.writeUInt16LE(nameBuf.length, 28);
     entry.writeUInt32LE(offset, 42);
     central.push(entry, nameBuf);
-    offset += 30 + nameBuf.length + data.length;
+    offset += 30 + nameBuf.length + body.length;
   }
   const centralBuf = Buffer.concat(central);
   const end = Buffer.alloc(22);
