@@ -76,6 +76,7 @@ export async function api(method, path, body) {
   } catch {
     data = null;
   }
+  if (res.status === 401 && path !== '/api/session') window.dispatchEvent(new CustomEvent('orchestrion:signin'));
   if (!res.ok) {
     const err = data?.error || {};
     throw new ApiError(describeError(err.code, err.message, res.status), err.code || 'http', res.status);

@@ -2,6 +2,7 @@
 // (#/compose, #/generate, #/train, #/models, #/history, #/composition/<id>).
 
 import { $ } from './ui.js';
+import { post } from './api.js';
 import { state } from './state.js';
 import { initCompose } from './compose.js';
 import { initGenerate, onShowGenerate, openComposition } from './generate.js';
@@ -28,6 +29,22 @@ function route() {
   if (view === 'models') showModels();
   if (view === 'history') showHistory();
 }
+
+/** Token mode (api.md, Auth): any 401 asks for a token once, then the session cookie carries it. */
+window.addEventListener('orchestrion:signin', () => {
+  const dialog = $('signin-dialog');
+  if (!dialog.open) dialog.showModal();
+});
+$('signin-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  try {
+    await post('/api/session', { token: $('signin-token').value.trim() });
+    location.reload();
+  } catch (err) {
+    $('signin-error').hidden = false;
+    $('signin-error').textContent = err.code === 'unauthorized' ? 'That token was not accepted. Check it and try again.' : err.message;
+  }
+});
 
 initCompose();
 initGenerate();

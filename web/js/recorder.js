@@ -3,6 +3,8 @@
 
 import { beatsPerBar } from './song.js';
 
+const MIN_NOTE_BEATS = 0.1;
+
 export class Recorder {
   constructor(synth) {
     this.synth = synth;
@@ -61,9 +63,10 @@ export class Recorder {
     const n = this.open.get(pitch);
     if (!n) return;
     this.open.delete(pitch);
-    const end = Math.max(0, this.position);
-    if (end <= n.start) return; // released during the count-in
-    this.notes.push({ ...n, duration: end - n.start });
+    const end = this.position;
+    if (end <= 0) return; // pressed and released during the count-in
+    // A tap on a touch screen can be nearly instantaneous; keep it as a short note.
+    this.notes.push({ ...n, duration: Math.max(MIN_NOTE_BEATS, end - n.start) });
   }
 
   /** Ends the take; notes still held end now. */

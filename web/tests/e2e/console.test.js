@@ -152,6 +152,22 @@ describe('compose', () => {
     await page.context().close();
   });
 
+  it('plays the on-screen piano by touch', async () => {
+    const ctx = await env.browser.newContext({ viewport: { width: 390, height: 844 }, hasTouch: true, isMobile: true });
+    const page = await openPage(env, '/#/compose', { context: ctx });
+    await page.click('#melody-clear');
+    await page.selectOption('#count-in', '0');
+    await page.tap('#record');
+    for (const pitch of [60, 64, 67]) {
+      await page.tap(`.piano .key[data-pitch="${pitch}"]`);
+      await page.waitForTimeout(150);
+    }
+    await page.tap('#record');
+    assert.equal(await noteCount(page, '#melody-roll'), 3);
+    assertNoPageErrors(page);
+    await ctx.close();
+  });
+
   it('says clearly when the browser has no Web MIDI', async () => {
     const page = await openPage(env, '/#/compose', { init: NO_WEB_MIDI });
     await page.waitForFunction(() => document.querySelector('#midi-status').textContent.length > 0);
