@@ -15,8 +15,9 @@
 //! # Conventions
 //! - A metric that is undefined for a track (no note, no bar, not a drum track, ...) is `None`,
 //!   never NaN, so reports serialize to plain JSON and averages skip it.
-//! - "Sounding" cells are the roll's sustain plane; "notes" start at the onset plane's cells and
-//!   last while the sustain plane stays set without a new onset of the same pitch.
+//! - "Sounding" cells are the roll's sustain plane (plus onset cells); "notes" start at the onset
+//!   plane's cells, and where a sustain run begins without an onset, and last while the sustain
+//!   plane stays set without a new onset of the same pitch: the notes the music crate exports.
 //! - Bars are the roll's own `bar_steps` (the song's meter), not a fixed 4/4 grid.
 
 #![deny(missing_docs)]

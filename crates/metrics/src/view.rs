@@ -31,7 +31,8 @@ pub struct TrackView {
     pub bar_bounds: Vec<usize>,
     /// For each step, bit `p` is set when MIDI pitch `p` sounds.
     pub sounding: Vec<u128>,
-    /// Notes that start inside the view, ordered by (start, pitch).
+    /// Notes ordered by (start, pitch): one per onset cell, and one where a sustain run begins
+    /// without an onset.
     pub notes: Vec<GridNote>,
 }
 
@@ -93,10 +94,19 @@ impl TrackView {
                         len: 1,
                     });
                 } else if sustain != 0 {
-                    // A sustain with no open note continues a note begun before the roll:
-                    // it sounds, but it is not a note of this roll.
-                    if let Some(i) = open[row] {
-                        notes[i].len += 1;
+                    match open[row] {
+                        Some(i) => notes[i].len += 1,
+                        // A sustain run without an onset (a window cut inside a note, or model
+                        // output that forgot the onset) is a note too, as the music crate reads
+                        // rolls back into songs: the metrics see the notes that get exported.
+                        None => {
+                            open[row] = Some(notes.len());
+                            notes.push(GridNote {
+                                start: step,
+                                pitch: pitch as u8,
+                                len: 1,
+                            });
+                        }
                     }
                 } else {
                     open[row] = None;
@@ -257,15 +267,16 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn sustain_without_onset_sounds_but_is_not_a_note() {
-        let mut r = roll(4, &[4], &[(TrackRole::Bass, false, &[])]);
+    fn a_sustain_run_without_onset_is_a_note_from_where_it_begins() {
+        let mut r = roll(4, &[8], &[(TrackRole::Bass, false, &[(4, 40, 2)])]);
         // A note held over from before the window: sustain on steps 0..2, no onset.
         for step in 0..2 {
             let i = r.index(0, step, 40 - 24);
             r.sustain[i] = 1;
         }
         let v = &TrackView::all_from_roll(&r).unwrap()[0];
-        assert!(v.notes.is_empty());
+        let notes: Vec<_> = v.notes.iter().map(|n| (n.start, n.pitch, n.len)).collect();
+        assert_eq!(notes, vec![(0, 40, 2), (4, 40, 2)]);
         assert_eq!(v.sounding[..3], [1 << 40, 1 << 40, 0]);
     }
 
