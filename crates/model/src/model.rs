@@ -1,0 +1,365 @@
+//! The generator (the orchestra) and the critic (the conductor).
+//!
+//! Family: MuseGAN (Dong et al. 2018) and the AWS DeepComposer U-Net GAN, conditioned through a
+//! *canvas* instead of a separate encoder: the generator reads the roll with the known cells
+//! filled plus the mask, and fills the rest. Both networks factor time and pitch as MuseGAN's
+//! separable convolutions do: a `1`-wide convolution mixes the pitch rows of every role at each
+//! step (the pitch axis), then temporal convolutions at step and beat resolution run along time.
+//! The critic is spectrally normalized (Miyato et al. 2018) and trained with the hinge loss.
+//!
+//! Shapes (B batch, T padded steps, P = 2 × total pitch rows, R roles, Z latent):
+//! - generator: canvas `[B, P + R + 4, T]`, latent `[B, Z]` → logits `[B, P, T]`
+//! - critic: roll `[B, P, T]`, mask and positions `[B, R + 4, T]` → score `[B, 1]`
+
+use crate::data::Layout;
+use crate::rng::Rng;
+use burn::module::{Module, Param};
+use burn::prelude::*;
+use burn::tensor::activation::leaky_relu;
+use burn::tensor::module::conv1d;
+use burn::tensor::ops::ConvOptions;
+use orchestrion_music::TrackRole;
+use serde::{Deserialize, Serialize};
+
+const SLOPE: f64 = 0.2;
+
+/// Everything a model needs to be rebuilt: the data layout (from the dataset's recipe) and the
+/// architecture. Stored as `config.json` beside the weights.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GanConfig {
+    pub name: String,
+    /// Roles in plane order; `roles[0]` is the melody.
+    pub roles: Vec<TrackRole>,
+    /// General MIDI program per role.
+    pub programs: Vec<u8>,
+    pub steps_per_beat: u32,
+    pub window_bars: u32,
+    pub max_window_steps: u32,
+    /// Per role: (lowest MIDI pitch, rows).
+    pub pitch_ranges: Vec<(u8, u8)>,
+    /// Meters (numerator, denominator) the model was trained on.
+    pub meters: Vec<(u8, u8)>,
+    /// Hash of the dataset recipe the model learned from.
+    pub recipe_hash: String,
+    /// Channels at step resolution.
+    #[serde(default = "default_channels")]
+    pub channels: usize,
+    /// Channels at beat resolution.
+    #[serde(default = "default_beat_channels")]
+    pub beat_channels: usize,
+    /// Channels of the critic.
+    #[serde(default = "default_critic_channels")]
+    pub critic_channels: usize,
+    /// Size of the noise vector: the first half is the song-level latent shared by all windows
+    /// of a song, the second half is drawn per window.
+    #[serde(default = "default_latent")]
+    pub latent: usize,
+    #[serde(default = "default_threshold")]
+    pub onset_threshold: f32,
+    #[serde(default = "default_threshold")]
+    pub sustain_threshold: f32,
+}
+
+fn default_channels() -> usize {
+    64
+}
+fn default_beat_channels() -> usize {
+    96
+}
+fn default_critic_channels() -> usize {
+    48
+}
+fn default_latent() -> usize {
+    32
+}
+fn default_threshold() -> f32 {
+    0.5
+}
+
+impl GanConfig {
+    pub fn layout(&self) -> Layout {
+        Layout::new(&self.roles, &self.pitch_ranges, self.max_window_steps, self.steps_per_beat)
+    }
+
+    /// Build both networks with weights drawn from `seed` (independent of any global RNG).
+    pub fn init(&self, seed: u64, device: &Device) -> (Generator, Critic) {
+        let layout = self.layout();
+        let mut rng = Rng::derive(seed, 0x1417, 0);
+        let p = layout.roll_channels();
+        let side = layout.roles.len() + crate::data::POSITION_CHANNELS;
+        let (c, cb, cc) = (self.channels, self.beat_channels, self.critic_channels);
+        let generator = Generator {
+            pitch_in: Conv::new(p + side, c, 1, 1, 1, &mut rng, device),
+            step_in: Conv::new(c, c, 3, 1, 1, &mut rng, device),
+            to_beats: Conv::new(c, cb, 4, 4, 1, &mut rng, device),
+            latent: Conv::new(self.latent, cb, 1, 1, 1, &mut rng, device),
+            beat1: Conv::new(cb, cb, 3, 1, 1, &mut rng, device),
+            beat2: Conv::new(cb, cb, 3, 1, 2, &mut rng, device),
+            beat3: Conv::new(cb, cb, 3, 1, 4, &mut rng, device),
+            from_beats: Conv::new(cb, c, 1, 1, 1, &mut rng, device),
+            step_out: Conv::new(c, c, 3, 1, 1, &mut rng, device),
+            pitch_out: Conv::new(c, p, 1, 1, 1, &mut rng, device),
+        };
+        let critic = Critic {
+            pitch_in: Conv::new(p + side, cc, 1, 1, 1, &mut rng, device),
+            to_beats: Conv::new(cc, 2 * cc, 4, 4, 1, &mut rng, device),
+            beat: Conv::new(2 * cc, 2 * cc, 3, 1, 1, &mut rng, device),
+            to_bars: Conv::new(2 * cc, 2 * cc, 4, 4, 1, &mut rng, device),
+            score: Conv::new(2 * cc, 1, 1, 1, 1, &mut rng, device),
+        };
+        (generator, critic)
+    }
+
+    /// The critic's spectral-norm state for freshly initialized weights.
+    pub fn init_spectral(&self, seed: u64) -> SpectralState {
+        let (_, critic) = self.init(seed, &Device::flex());
+        SpectralState::new(&critic, seed)
+    }
+}
+
+/// A 1-D convolution with "same" padding for stride 1 and none for strided (down-sampling) ones.
+#[derive(Module, Debug)]
+pub struct Conv {
+    pub weight: Param<Tensor<3>>,
+    pub bias: Param<Tensor<1>>,
+    pub stride: usize,
+    pub dilation: usize,
+}
+
+impl Conv {
+    fn new(
+        cin: usize,
+        cout: usize,
+        kernel: usize,
+        stride: usize,
+        dilation: usize,
+        rng: &mut Rng,
+        device: &Device,
+    ) -> Conv {
+        // Variance 1/fan_in (LeCun uniform): keeps activations in range through leaky ReLUs.
+        let bound = (3.0 / (cin * kernel) as f32).sqrt();
+        let weight: Vec<f32> = (0..cout * cin * kernel)
+            .map(|_| (rng.uniform() * 2.0 - 1.0) * bound)
+            .collect();
+        Conv {
+            weight: Param::from_data(TensorData::new(weight, [cout, cin, kernel]), device),
+            bias: Param::from_data(TensorData::new(vec![0.0f32; cout], [cout]), device),
+            stride,
+            dilation,
+        }
+    }
+
+    fn options(&self) -> ConvOptions<1> {
+        let kernel = self.weight.dims()[2];
+        let pad = if self.stride == 1 { self.dilation * (kernel - 1) / 2 } else { 0 };
+        ConvOptions::new([self.stride], [pad], [self.dilation], 1)
+    }
+
+    pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
+        conv1d(x, self.weight.val(), Some(self.bias.val()), self.options())
+    }
+
+    /// Forward with the weight divided by its largest singular value, estimated by one power
+    /// iteration from `u` (updated in place). `u` and `v` are rebuilt from plain numbers each
+    /// call: a vector kept as a tensor across `backward()` calls would hold a consumed graph.
+    pub fn forward_normalized(&self, x: Tensor<3>, u: &mut [f32]) -> Tensor<3> {
+        let weight = self.weight.val();
+        let [cout, cin, kernel] = weight.dims();
+        let cols = cin * kernel;
+        let w: Vec<f32> = weight.clone().detach().into_data().try_to_vec().expect("f32 weights");
+        let mut v = vec![0.0f32; cols];
+        for (o, &uo) in u.iter().enumerate() {
+            for (vj, &wj) in v.iter_mut().zip(&w[o * cols..(o + 1) * cols]) {
+                *vj += wj * uo;
+            }
+        }
+        normalize(&mut v);
+        for (o, uo) in u.iter_mut().enumerate() {
+            *uo = w[o * cols..(o + 1) * cols].iter().zip(&v).map(|(a, b)| a * b).sum();
+        }
+        normalize(u);
+        let outer: Vec<f32> = u.iter().flat_map(|&uo| v.iter().map(move |&vj| uo * vj)).collect();
+        let device = weight.device();
+        let outer = Tensor::<3>::from_data(TensorData::new(outer, [cout, cin, kernel]), &device);
+        let sigma = (weight.clone() * outer).sum().reshape([1, 1, 1]);
+        let weight = weight / sigma;
+        conv1d(x, weight, Some(self.bias.val()), self.options())
+    }
+
+    fn out_channels(&self) -> usize {
+        self.weight.dims()[0]
+    }
+}
+
+fn normalize(v: &mut [f32]) {
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
+    v.iter_mut().for_each(|x| *x /= norm);
+}
+
+/// Fills the unknown cells of the canvas.
+#[derive(Module, Debug)]
+pub struct Generator {
+    /// `[B, P+R+4, T] → [B, C, T]`: mixes all pitch rows at each step.
+    pitch_in: Conv,
+    /// `[B, C, T] → [B, C, T]`, kernel 3 along time.
+    step_in: Conv,
+    /// `[B, C, T] → [B, Cb, T/4]`: one column per beat.
+    to_beats: Conv,
+    /// `[B, Z, 1] → [B, Cb, 1]`, added at every beat.
+    latent: Conv,
+    /// Dilated temporal convolutions at beat resolution (dilation 1, 2, 4): the receptive field
+    /// spans the window, so the parts agree on harmony across bars.
+    beat1: Conv,
+    beat2: Conv,
+    beat3: Conv,
+    /// `[B, Cb, T] → [B, C, T]` after nearest up-sampling; added to the step features.
+    from_beats: Conv,
+    step_out: Conv,
+    /// `[B, C, T] → [B, P, T]`: onset and sustain logits of every pitch row.
+    pitch_out: Conv,
+}
+
+impl Generator {
+    /// `canvas`: `[B, P+R+4, T]`, `latent`: `[B, Z]` → logits `[B, P, T]`.
+    pub fn forward(&self, canvas: Tensor<3>, latent: Tensor<2>) -> Tensor<3> {
+        let [b, _, t] = canvas.dims();
+        let h = leaky_relu(self.pitch_in.forward(canvas), SLOPE);
+        let h = h.clone() + leaky_relu(self.step_in.forward(h), SLOPE);
+        let beats = leaky_relu(self.to_beats.forward(h.clone()), SLOPE);
+        let z = self.latent.forward(latent.unsqueeze_dim(2));
+        let beats = beats + z;
+        let beats = beats.clone() + leaky_relu(self.beat1.forward(beats), SLOPE);
+        let beats = beats.clone() + leaky_relu(self.beat2.forward(beats), SLOPE);
+        let beats = beats.clone() + leaky_relu(self.beat3.forward(beats), SLOPE);
+        let cb = beats.dims()[1];
+        let up = beats.unsqueeze_dim::<4>(3).repeat_dim(3, 4).reshape([b, cb, t]);
+        let h = h + self.from_beats.forward(up);
+        let h = leaky_relu(self.step_out.forward(h), SLOPE);
+        self.pitch_out.forward(h)
+    }
+}
+
+/// Judges whole windows: melody and every part, with the mask and bar positions.
+#[derive(Module, Debug)]
+pub struct Critic {
+    pitch_in: Conv,
+    to_beats: Conv,
+    beat: Conv,
+    to_bars: Conv,
+    score: Conv,
+}
+
+/// The power-iteration vectors of the critic's spectral norm, one per layer, as plain numbers
+/// so that they can be checkpointed and never hold a graph.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SpectralState {
+    pub u: Vec<Vec<f32>>,
+}
+
+impl SpectralState {
+    pub fn new(critic: &Critic, seed: u64) -> SpectralState {
+        let mut rng = Rng::derive(seed, 0x5bec, 0);
+        let u = critic
+            .layers()
+            .iter()
+            .map(|layer| {
+                let mut u: Vec<f32> = (0..layer.out_channels()).map(|_| rng.normal()).collect();
+                normalize(&mut u);
+                u
+            })
+            .collect();
+        SpectralState { u }
+    }
+}
+
+impl Critic {
+    fn layers(&self) -> [&Conv; 5] {
+        [&self.pitch_in, &self.to_beats, &self.beat, &self.to_bars, &self.score]
+    }
+
+    /// `roll`: `[B, P, T]`, `side` (mask + positions): `[B, R+4, T]` → `[B, 1]`.
+    pub fn forward(&self, roll: Tensor<3>, side: Tensor<3>, sn: &mut SpectralState) -> Tensor<2> {
+        let x = Tensor::cat(vec![roll, side], 1);
+        let h = leaky_relu(self.pitch_in.forward_normalized(x, &mut sn.u[0]), SLOPE);
+        let h = leaky_relu(self.to_beats.forward_normalized(h, &mut sn.u[1]), SLOPE);
+        let h = h.clone() + leaky_relu(self.beat.forward_normalized(h, &mut sn.u[2]), SLOPE);
+        let h = leaky_relu(self.to_bars.forward_normalized(h, &mut sn.u[3]), SLOPE);
+        let pooled = h.mean_dim(2);
+        let score = self.score.forward_normalized(pooled, &mut sn.u[4]);
+        let [b, _, _] = score.dims();
+        score.reshape([b, 1])
+    }
+}
+
+/// Number of scalar weights in a module.
+pub fn parameter_count<M: Module>(module: &M) -> usize {
+    module.num_params()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) fn tiny_config() -> GanConfig {
+        GanConfig {
+            name: "tiny".into(),
+            roles: vec![TrackRole::Melody, TrackRole::Drums, TrackRole::Bass],
+            programs: vec![0, 0, 33],
+            steps_per_beat: 4,
+            window_bars: 2,
+            max_window_steps: 32,
+            pitch_ranges: vec![(55, 24), (35, 12), (28, 24)],
+            meters: vec![(4, 4)],
+            recipe_hash: "test".into(),
+            channels: 16,
+            beat_channels: 16,
+            critic_channels: 8,
+            latent: 8,
+            onset_threshold: 0.5,
+            sustain_threshold: 0.5,
+        }
+    }
+
+    #[test]
+    fn shapes_and_seeded_init() {
+        let config = tiny_config();
+        let device = Device::flex();
+        let (g, c) = config.init(3, &device);
+        let layout = config.layout();
+        let canvas = Tensor::<3>::zeros([2, layout.input_channels(), layout.steps], &device);
+        let z = Tensor::<2>::zeros([2, config.latent], &device);
+        let out = g.forward(canvas, z);
+        assert_eq!(out.dims(), [2, layout.roll_channels(), layout.steps]);
+        let mut sn = SpectralState::new(&c, 3);
+        let side = Tensor::<3>::zeros([2, layout.roles.len() + 4, layout.steps], &device);
+        let score = c.forward(out, side, &mut sn);
+        assert_eq!(score.dims(), [2, 1]);
+        let (g2, _) = config.init(3, &device);
+        let a: Vec<f32> = g.pitch_out.weight.val().into_data().try_to_vec().unwrap();
+        let b: Vec<f32> = g2.pitch_out.weight.val().into_data().try_to_vec().unwrap();
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn spectral_norm_bounds_the_layer_gain() {
+        let config = tiny_config();
+        let device = Device::flex();
+        let (_, c) = config.init(5, &device);
+        let mut u = SpectralState::new(&c, 5).u[0].clone();
+        let layer = &c.pitch_in;
+        let [_, cin, _] = layer.weight.dims();
+        let x = Tensor::<3>::from_data(
+            TensorData::new((0..cin).map(|i| (i as f32 * 0.37).sin()).collect::<Vec<_>>(), [1, cin, 1]),
+            &device,
+        );
+        for _ in 0..30 {
+            let _ = layer.forward_normalized(x.clone(), &mut u);
+        }
+        let bias = layer.bias.val().unsqueeze_dim::<2>(0).unsqueeze_dim::<3>(2);
+        let y = layer.forward_normalized(x.clone(), &mut u) - bias;
+        let gain = y.powf_scalar(2.0).sum().into_scalar::<f32>().sqrt()
+            / x.powf_scalar(2.0).sum().into_scalar::<f32>().sqrt();
+        assert!(gain <= 1.0 + 1e-3, "gain {gain}");
+        assert!(gain > 0.05, "gain {gain}");
+    }
+}
