@@ -12,9 +12,15 @@
 //! - Pitches are MIDI note numbers; drums keep their General MIDI drum-map numbers.
 
 pub mod error;
+pub mod limits;
+pub mod midi_read;
+pub mod midi_write;
+pub mod roles;
 pub mod roll;
 pub mod song;
 
 pub use error::{Error, ErrorKind};
+pub use limits::Limits;
+pub use roles::detect_role;
 pub use roll::PianoRoll;
 pub use song::{KeySignature, Meter, Note, Song, TempoChange, Track, TrackRole};

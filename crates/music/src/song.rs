@@ -79,3 +79,64 @@ pub struct Song {
     /// Free text carried into the file as text meta events (e.g. seed and model hash).
     pub texts: Vec<String>,
 }
+
+impl TempoChange {
+    /// MIDI's default tempo (120 beats per minute), in force when a file has no tempo event.
+    pub const DEFAULT_MICROS_PER_BEAT: u32 = 500_000;
+
+    /// Beats per minute of this tempo.
+    pub fn bpm(&self) -> f64 {
+        60_000_000.0 / f64::from(self.micros_per_beat.max(1))
+    }
+}
+
+impl Song {
+    /// Seconds from the start of the piece to `tick`, following the tempo map.
+    ///
+    /// Tempo entries are expected sorted by tick (the reader guarantees it); before the first
+    /// entry the MIDI default of 120 BPM applies.
+    pub fn tick_to_seconds(&self, tick: u64) -> f64 {
+        let ticks_per_beat = f64::from(self.ticks_per_beat.max(1));
+        let mut seconds = 0.0;
+        let mut segment_start = 0u64;
+        let mut micros_per_beat = TempoChange::DEFAULT_MICROS_PER_BEAT;
+        for change in &self.tempos {
+            if change.tick >= tick {
+                break;
+            }
+            let ticks = change.tick.saturating_sub(segment_start);
+            seconds += ticks as f64 * f64::from(micros_per_beat) / ticks_per_beat / 1e6;
+            segment_start = segment_start.max(change.tick);
+            micros_per_beat = change.micros_per_beat;
+        }
+        let ticks = tick.saturating_sub(segment_start);
+        seconds + ticks as f64 * f64::from(micros_per_beat) / ticks_per_beat / 1e6
+    }
+
+    /// The tick where the last note ends (0 for a song without notes).
+    pub fn end_tick(&self) -> u64 {
+        self.tracks
+            .iter()
+            .flat_map(|track| track.notes.iter())
+            .map(|note| note.start.saturating_add(note.duration))
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Playing time in seconds, up to the end of the last note.
+    pub fn duration_seconds(&self) -> f64 {
+        self.tick_to_seconds(self.end_tick())
+    }
+
+    /// Number of notes over all tracks.
+    pub fn note_count(&self) -> usize {
+        self.tracks.iter().map(|track| track.notes.len()).sum()
+    }
+}
+
+impl Note {
+    /// The tick just after the note ends.
+    pub fn end(&self) -> u64 {
+        self.start.saturating_add(self.duration)
+    }
+}
