@@ -1,0 +1,2 @@
+//! Benchmark: our renderer against fluidsynth (filled in below).
+fn main() {}
