@@ -26,7 +26,10 @@ export class Recorder {
     this.clickBeats = 4 / meter[1];
     this.barBeats = beatsPerBar(meter);
     this.countInBeats = countInBars * this.barBeats;
-    this.t0 = ctx.currentTime + 0.1 + this.countInBeats * this.secPerBeat;
+    // With a count-in the first click needs a moment to be scheduled; without one, recording
+    // starts at once so the first note played is never lost.
+    const lead = this.countInBeats > 0 ? 0.1 + this.countInBeats * this.secPerBeat : 0;
+    this.t0 = ctx.currentTime + lead;
     this.nextClick = -this.countInBeats;
     this.recording = true;
     this.timer = setInterval(() => this.#clicks(), 25);
