@@ -1,0 +1,56 @@
+//! Operations endpoints: liveness, readiness, Prometheus metrics.
+
+use std::sync::atomic::Ordering;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::ApiContext;
+
+pub fn router() -> Router<ApiContext> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+}
+
+/// Readiness details.
+#[derive(Serialize, ToSchema)]
+pub struct Ready {
+    pub database: String,
+    pub models: usize,
+    pub workers: usize,
+}
+
+#[utoipa::path(get, path = "/healthz", tag = "ops",
+    responses((status = 200, description = "The process serves", content_type = "text/plain")))]
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+#[utoipa::path(get, path = "/readyz", tag = "ops",
+    responses((status = 200, body = Ready), (status = 503, body = Ready)))]
+async fn readyz(State(ctx): State<ApiContext>) -> Response {
+    let db_ok = ctx.db.ping().await;
+    let ready = ctx.ready.load(Ordering::Relaxed) && db_ok;
+    let body = Ready {
+        database: if db_ok { "ok".into() } else { "unreachable".into() },
+        models: ctx.models.len(),
+        workers: ctx.config.workers,
+    };
+    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (status, axum::Json(body)).into_response()
+}
+
+#[utoipa::path(get, path = "/metrics", tag = "ops",
+    responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
+async fn metrics(State(ctx): State<ApiContext>) -> Response {
+    let depth = crate::jobs::queue::depth(&ctx.db).await.unwrap_or_default();
+    let text = ctx.metrics.render(&depth, ctx.models.len());
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
+}

@@ -1,0 +1,161 @@
+//! Start-up and shutdown of a whole studio server (mini-redis style): open the database and the
+//! blob store, load the models, bind, start the workers, serve; on a shutdown signal stop taking
+//! requests and jobs, let running jobs finish or release them, close the pool.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tokio::task::JoinHandle;
+
+use crate::auth;
+use crate::blobs::Blobs;
+use crate::config::{AuthMode, Config};
+use crate::db::Db;
+use crate::engine::{ModelRegistry, ModelSource};
+use crate::http::{self, ApiContext};
+use crate::jobs::{self, Signals};
+use crate::metrics::Metrics;
+
+/// Why a server did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("{0}")]
+    Config(String),
+    #[error("cannot create the data folder {path}: {source}")]
+    DataDir { path: String, source: std::io::Error },
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("blob store: {0}")]
+    Blobs(#[from] object_store::Error),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+    #[error("{0}")]
+    Other(String),
+}
+
+/// A server that is up: its address, and the handles that stop it.
+pub struct RunningServer {
+    /// The bound address (the real port when the configuration asked for port 0).
+    addr: SocketAddr,
+    /// Shared with handlers and workers; used here to signal shutdown.
+    ctx: ApiContext,
+    /// The HTTP server task.
+    serve: JoinHandle<std::io::Result<()>>,
+    /// The worker tasks; shutdown waits for each.
+    workers: Vec<JoinHandle<()>>,
+}
+
+/// Opens the database of `config` (running migrations) and makes sure the local user exists.
+pub async fn open_database(config: &Config) -> Result<Db, StartError> {
+    std::fs::create_dir_all(&config.data_dir).map_err(|source| StartError::DataDir {
+        path: config.data_dir.display().to_string(),
+        source,
+    })?;
+    let db = Db::open_sqlite(&config.database_path()).await?;
+    auth::ensure_local_user(&db).await?;
+    Ok(db)
+}
+
+/// Starts a server; it serves until [`RunningServer::shutdown`].
+pub async fn start(config: Config) -> Result<RunningServer, StartError> {
+    config.validate().map_err(StartError::Config)?;
+    let db = open_database(&config).await?;
+    if config.auth == AuthMode::Token && auth::token_user_count(&db).await? == 0 {
+        return Err(StartError::Config(
+            "token auth is on but no user has a token: add one with `orchestrion serve --add-user NAME`".into(),
+        ));
+    }
+    let blobs = Blobs::local(&config.blobs_dir())?;
+
+    let models = Arc::new(ModelRegistry::default());
+    {
+        let models = models.clone();
+        let shipped = config.models_dir.clone();
+        let trained = config.data_dir.join("models");
+        tokio::task::spawn_blocking(move || {
+            if let Some(dir) = shipped {
+                models.load_dir(&dir, ModelSource::Shipped);
+            }
+            if trained.is_dir() {
+                models.load_dir(&trained, ModelSource::Trained);
+            }
+        })
+        .await
+        .map_err(|e| StartError::Other(format!("loading models: {e}")))?;
+    }
+    if models.is_empty() {
+        tracing::warn!("no genre models loaded: compositions will fail until one is available");
+    }
+
+    let compute = config.workers.max(1);
+    let ctx = ApiContext {
+        config: Arc::new(config),
+        db,
+        blobs,
+        models,
+        signals: Arc::new(Signals::default()),
+        metrics: Arc::new(Metrics::default()),
+        compute: Arc::new(Semaphore::new(compute)),
+        ready: Arc::new(AtomicBool::new(false)),
+    };
+    let listener = TcpListener::bind(ctx.config.bind)
+        .await
+        .map_err(|source| StartError::Bind { addr: ctx.config.bind, source })?;
+    let addr = listener
+        .local_addr()
+        .map_err(|source| StartError::Bind { addr: ctx.config.bind, source })?;
+
+    let workers = jobs::spawn_workers(&ctx, ctx.config.workers);
+    let app = http::router(ctx.clone());
+    let mut stop = ctx.signals.shutdown.subscribe();
+    let serve = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stop.wait_for(|s| *s).await;
+            })
+            .await
+    });
+    ctx.ready.store(true, Ordering::Relaxed);
+    tracing::info!(%addr, auth = ?ctx.config.auth, workers = ctx.config.workers, models = ctx.models.len(), "serving");
+    Ok(RunningServer { addr, ctx, serve, workers })
+}
+
+impl RunningServer {
+    /// The address the server listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The shared context (tests use it to reach the database directly).
+    pub fn context(&self) -> &ApiContext {
+        &self.ctx
+    }
+
+    /// Serves until `signal` completes, then shuts down gracefully.
+    pub async fn run_until(self, signal: impl std::future::Future<Output = ()>) -> Result<(), StartError> {
+        signal.await;
+        self.shutdown().await
+    }
+
+    /// Stops taking requests and jobs, waits for running jobs (up to the grace period, then
+    /// releases their leases), and closes the database.
+    pub async fn shutdown(self) -> Result<(), StartError> {
+        tracing::info!("shutting down");
+        self.ctx.ready.store(false, Ordering::Relaxed);
+        let _ = self.ctx.signals.shutdown.send(true);
+        for w in self.workers {
+            let _ = w.await;
+        }
+        let served = self.serve.await;
+        self.ctx.db.close().await;
+        tracing::info!("stopped");
+        match served {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(StartError::Other(format!("server: {e}"))),
+            Err(e) => Err(StartError::Other(format!("server task: {e}"))),
+        }
+    }
+}
