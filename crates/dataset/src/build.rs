@@ -69,6 +69,23 @@ struct FileResult {
     skipped: Option<(String, String)>,
 }
 
+/// [`build`] on a pool of `threads` workers (`None`: rayon's global pool, all cores).
+pub fn build_with_threads(
+    recipe: &LoadedRecipe,
+    out: &Path,
+    progress: &dyn Progress,
+    threads: Option<usize>,
+) -> Result<Stats, Error> {
+    match threads {
+        None => build(recipe, out, progress),
+        Some(threads) => rayon::ThreadPoolBuilder::new()
+            .num_threads(threads.max(1))
+            .build()
+            .map_err(|err| Error::io(out, std::io::Error::other(err.to_string())))?
+            .install(|| build(recipe, out, progress)),
+    }
+}
+
 /// Builds the dataset of `recipe` into `out` (replacing it when it exists) and returns its stats.
 pub fn build(recipe: &LoadedRecipe, out: &Path, progress: &dyn Progress) -> Result<Stats, Error> {
     let (files, excluded, found) = list_files(recipe)?;
@@ -84,7 +101,9 @@ pub fn build(recipe: &LoadedRecipe, out: &Path, progress: &dyn Progress) -> Resu
         let mut kept = Vec::new();
         let mut excluded = excluded;
         for file in files {
-            let row = index.as_ref().and_then(|i| i.row(&recipe.datasets_dir, &file));
+            let row = index
+                .as_ref()
+                .and_then(|i| i.row(&recipe.datasets_dir, &file));
             let ok = recipe
                 .recipe
                 .source
@@ -106,7 +125,9 @@ pub fn build(recipe: &LoadedRecipe, out: &Path, progress: &dyn Progress) -> Resu
         .par_iter()
         .enumerate()
         .map(|(id, file)| {
-            let row = index.as_ref().and_then(|i| i.row(&recipe.datasets_dir, file));
+            let row = index
+                .as_ref()
+                .and_then(|i| i.row(&recipe.datasets_dir, file));
             let lead_guess = row.and_then(|r| r.get("lead_guess")).map(String::as_str);
             let result = process_file(recipe, id as u32, file, lead_guess, &limits);
             if let Some((reason, detail)) = &result.skipped {
@@ -167,7 +188,10 @@ pub fn build(recipe: &LoadedRecipe, out: &Path, progress: &dyn Progress) -> Resu
         match report {
             Ok(report) => accumulator.add(&report),
             Err(err) => {
-                return Err(Error::corrupt(out, format!("measuring a window failed: {err}")));
+                return Err(Error::corrupt(
+                    out,
+                    format!("measuring a window failed: {err}"),
+                ));
             }
         }
     }
@@ -257,7 +281,12 @@ fn process_file(
         Err(ExtractError::NoMelody(detail)) => return skip("no melody", detail),
     };
     let grid = &recipe.recipe.grid;
-    let bars = bars(&song, recipe.force_meter, grid.steps_per_beat, parts.end_tick);
+    let bars = bars(
+        &song,
+        recipe.force_meter,
+        grid.steps_per_beat,
+        parts.end_tick,
+    );
     if !bars
         .iter()
         .any(|b| b.whole && recipe.meters.contains(&b.meter))
@@ -269,7 +298,10 @@ fn process_file(
             .collect();
         return skip(
             "no usable bars",
-            format!("no whole bar in a kept meter (file meters: {})", meters.join(", ")),
+            format!(
+                "no whole bar in a kept meter (file meters: {})",
+                meters.join(", ")
+            ),
         );
     }
     let (windows, cut) = cut_windows(
@@ -432,9 +464,12 @@ impl Index {
         let text = std::fs::read_to_string(path).map_err(|err| Error::io(path, err))?;
         let mut lines = text.lines();
         let header: Vec<&str> = lines.next().unwrap_or("").split('\t').collect();
-        let key = header.iter().position(|h| *h == file_column).ok_or_else(|| {
-            Error::corrupt(path, format!("the index has no column {file_column:?}"))
-        })?;
+        let key = header
+            .iter()
+            .position(|h| *h == file_column)
+            .ok_or_else(|| {
+                Error::corrupt(path, format!("the index has no column {file_column:?}"))
+            })?;
         let mut rows = HashMap::new();
         for line in lines.filter(|l| !l.trim().is_empty()) {
             let cells: Vec<&str> = line.split('\t').collect();
@@ -461,12 +496,10 @@ impl Index {
             .strip_prefix(&self.folder)
             .ok()
             .map(|p| p.to_string_lossy().replace('\\', "/"));
-        from_index
-            .and_then(|p| self.rows.get(&p))
-            .or_else(|| {
-                let name = file.rsplit('/').next()?;
-                self.rows.get(name)
-            })
+        from_index.and_then(|p| self.rows.get(&p)).or_else(|| {
+            let name = file.rsplit('/').next()?;
+            self.rows.get(name)
+        })
     }
 }
 

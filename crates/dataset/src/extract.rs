@@ -5,7 +5,7 @@
 //! below G3"). Each track feeds at most one role, so no note is counted twice.
 
 use crate::recipe::{CompiledSelector, Derive, LoadedRecipe, Voice};
-use crate::timeline::tick_to_step;
+use orchestrion_music::grid::Grid;
 use orchestrion_music::{Song, Track, TrackRole};
 
 /// A note on the step grid, in absolute steps from the start of the song.
@@ -41,9 +41,9 @@ fn matches(selector: &CompiledSelector, track: &Track, note_index: usize) -> boo
         .as_ref()
         .is_none_or(|re| re.is_match(&track.name))
         && selector.index.is_none_or(|i| i == note_index)
-        && selector.programs.is_none_or(|(low, high)| {
-            !track.is_drum && (low..=high).contains(&track.program)
-        })
+        && selector
+            .programs
+            .is_none_or(|(low, high)| !track.is_drum && (low..=high).contains(&track.program))
         && selector.channel.is_none_or(|c| c == track.channel + 1)
         && selector.drums.is_none_or(|d| d == track.is_drum)
 }
@@ -115,16 +115,17 @@ fn find_melody(
 }
 
 fn to_steps(track: &Track, ticks_per_beat: u16, steps_per_beat: u32) -> Vec<StepNote> {
+    // The music crate's quantization, so data windows and inference windows agree note for note.
+    let grid = Grid::new(steps_per_beat);
     track
         .notes
         .iter()
         .map(|n| {
-            let start = tick_to_step(n.start, ticks_per_beat, steps_per_beat);
-            let end = tick_to_step(n.start + n.duration, ticks_per_beat, steps_per_beat);
+            let q = grid.quantize(n, ticks_per_beat);
             StepNote {
-                start,
+                start: q.start_step,
                 pitch: n.pitch,
-                duration: u32::try_from(end.saturating_sub(start).max(1)).unwrap_or(u32::MAX),
+                duration: u32::try_from(q.duration_steps.max(1)).unwrap_or(u32::MAX),
                 velocity: n.velocity.max(1),
             }
         })
@@ -268,7 +269,9 @@ pub fn extract(
         }
     }
     if planes[0].is_empty() && !recipe.melody.absent {
-        return Err(ExtractError::NoMelody("the melody track has no notes".into()));
+        return Err(ExtractError::NoMelody(
+            "the melody track has no notes".into(),
+        ));
     }
     Ok(Parts { planes, end_tick })
 }
@@ -313,7 +316,13 @@ mod tests {
 
     #[test]
     fn lowest_voice_below_split_is_cut_at_next_onset() {
-        let notes = vec![n(0, 40, 8), n(0, 60, 8), n(0, 64, 8), n(4, 43, 8), n(8, 62, 4)];
+        let notes = vec![
+            n(0, 40, 8),
+            n(0, 60, 8),
+            n(0, 64, 8),
+            n(4, 43, 8),
+            n(8, 62, 4),
+        ];
         let (bass, rest) = split_voice(&notes, Voice::Lowest, |p| p < 55);
         assert_eq!(bass, vec![n(0, 40, 4), n(4, 43, 8)]);
         assert_eq!(rest, vec![n(0, 60, 8), n(0, 64, 8), n(8, 62, 4)]);

@@ -25,7 +25,7 @@ pub mod stats;
 pub mod timeline;
 pub mod window;
 
-pub use build::{Progress, Silent, SongEntry, build};
+pub use build::{Progress, Silent, SongEntry, build, build_with_threads};
 pub use error::{Error, ErrorKind};
 pub use meta::DatasetMeta;
 pub use recipe::{LoadedRecipe, Recipe};

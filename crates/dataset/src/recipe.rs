@@ -302,7 +302,9 @@ pub fn parse_meter(text: &str) -> Result<MeterSig, String> {
         return Err(format!("meter {text:?}: numerator must be 1–32"));
     }
     if !matches!(den, 1 | 2 | 4 | 8 | 16 | 32) {
-        return Err(format!("meter {text:?}: denominator must be a power of two up to 32"));
+        return Err(format!(
+            "meter {text:?}: denominator must be a power of two up to 32"
+        ));
     }
     Ok((num, den))
 }
@@ -396,7 +398,9 @@ impl LoadedRecipe {
             )));
         }
         if recipe.source.folders.is_empty() {
-            return Err(fail("source.folders is empty: name at least one folder".into()));
+            return Err(fail(
+                "source.folders is empty: name at least one folder".into(),
+            ));
         }
         let grid = &recipe.grid;
         if !(1..=48).contains(&grid.steps_per_beat) {
@@ -468,7 +472,8 @@ impl LoadedRecipe {
         check_range("melody.range", melody.range).map_err(fail)?;
         if melody.absent && recipe.filter.min_melody_notes > 0 {
             return Err(fail(
-                "melody.absent needs filter.min_melody_notes = 0 (no window has melody notes)".into(),
+                "melody.absent needs filter.min_melody_notes = 0 (no window has melody notes)"
+                    .into(),
             ));
         }
         let compiled_melody = CompiledMelody {
@@ -508,7 +513,9 @@ impl LoadedRecipe {
             check_range(&format!("{here}.range"), spec.range).map_err(fail)?;
             match (&spec.derive, spec.from.is_empty()) {
                 (Some(_), false) => {
-                    return Err(fail(format!("{here}: give either `from` or `derive`, not both")));
+                    return Err(fail(format!(
+                        "{here}: give either `from` or `derive`, not both"
+                    )));
                 }
                 (None, true) => {
                     return Err(fail(format!(
@@ -560,9 +567,8 @@ impl LoadedRecipe {
         let mut min_notes = vec![0; roles.len()];
         min_notes[0] = recipe.filter.min_melody_notes;
         for (name, &count) in &recipe.filter.min_notes {
-            let role = role_from_name(name).ok_or_else(|| {
-                fail(format!("filter.min_notes: {name:?} is not a role name"))
-            })?;
+            let role = role_from_name(name)
+                .ok_or_else(|| fail(format!("filter.min_notes: {name:?} is not a role name")))?;
             let plane = roles.iter().position(|&r| r == role).ok_or_else(|| {
                 fail(format!(
                     "filter.min_notes: role {name:?} is not produced by this recipe"
@@ -655,7 +661,9 @@ fn compile_selector(field: &str, selector: &Selector) -> Result<CompiledSelector
     if let Some(channel) = selector.channel
         && !(1..=16).contains(&channel)
     {
-        return Err(format!("{field}.channel: {channel} is not a MIDI channel 1–16"));
+        return Err(format!(
+            "{field}.channel: {channel} is not a MIDI channel 1–16"
+        ));
     }
     if selector.name.is_none()
         && selector.index.is_none()
@@ -718,7 +726,9 @@ mod tests {
     fn hash_ignores_formatting_but_not_meaning() {
         let a = load(GOOD).unwrap().hash;
         let b = load(&GOOD.replace("        ", "  ")).unwrap().hash;
-        let c = load(&GOOD.replace("below = 55", "below = 56")).unwrap().hash;
+        let c = load(&GOOD.replace("below = 55", "below = 56"))
+            .unwrap()
+            .hash;
         assert_eq!(a, b);
         assert_ne!(a, c);
     }

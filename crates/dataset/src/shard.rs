@@ -52,11 +52,31 @@ pub fn encode(windows: &[Window]) -> Result<Vec<u8>, String> {
         bar_offsets.push(u32::try_from(bar_steps.len()).map_err(|_| "too many bars")?);
     }
     let buffers = [
-        ("notes", Dtype::U16, vec![notes.len() / NOTE_FIELDS, NOTE_FIELDS], le_u16(&notes)),
-        ("window_note_offsets", Dtype::U32, vec![note_offsets.len()], le_u32(&note_offsets)),
+        (
+            "notes",
+            Dtype::U16,
+            vec![notes.len() / NOTE_FIELDS, NOTE_FIELDS],
+            le_u16(&notes),
+        ),
+        (
+            "window_note_offsets",
+            Dtype::U32,
+            vec![note_offsets.len()],
+            le_u32(&note_offsets),
+        ),
         ("window_song", Dtype::U32, vec![songs.len()], le_u32(&songs)),
-        ("window_bar_offsets", Dtype::U32, vec![bar_offsets.len()], le_u32(&bar_offsets)),
-        ("bar_steps", Dtype::U32, vec![bar_steps.len()], le_u32(&bar_steps)),
+        (
+            "window_bar_offsets",
+            Dtype::U32,
+            vec![bar_offsets.len()],
+            le_u32(&bar_offsets),
+        ),
+        (
+            "bar_steps",
+            Dtype::U32,
+            vec![bar_steps.len()],
+            le_u32(&bar_steps),
+        ),
     ];
     let views = buffers
         .iter()
@@ -70,7 +90,9 @@ pub fn encode(windows: &[Window]) -> Result<Vec<u8>, String> {
 }
 
 fn read_u32(tensors: &SafeTensors, name: &str) -> Result<Vec<u32>, String> {
-    let view = tensors.tensor(name).map_err(|err| format!("{name}: {err}"))?;
+    let view = tensors
+        .tensor(name)
+        .map_err(|err| format!("{name}: {err}"))?;
     if view.dtype() != Dtype::U32 || view.shape().len() != 1 {
         return Err(format!("{name}: expected a 1-D U32 tensor"));
     }
@@ -84,12 +106,16 @@ fn read_u32(tensors: &SafeTensors, name: &str) -> Result<Vec<u32>, String> {
 /// Reads windows back, checking every offset so a damaged file is an error, not a panic.
 pub fn decode(bytes: &[u8]) -> Result<Vec<Window>, String> {
     let tensors = SafeTensors::deserialize(bytes).map_err(|err| err.to_string())?;
-    let notes_view = tensors.tensor("notes").map_err(|err| format!("notes: {err}"))?;
+    let notes_view = tensors
+        .tensor("notes")
+        .map_err(|err| format!("notes: {err}"))?;
     if notes_view.dtype() != Dtype::U16
         || notes_view.shape().len() != 2
         || notes_view.shape()[1] != NOTE_FIELDS
     {
-        return Err(format!("notes: expected a U16 tensor of shape [M, {NOTE_FIELDS}]"));
+        return Err(format!(
+            "notes: expected a U16 tensor of shape [M, {NOTE_FIELDS}]"
+        ));
     }
     let notes: Vec<u16> = notes_view
         .data()
@@ -146,11 +172,27 @@ mod tests {
                 song: 3,
                 bar_steps: vec![16, 16],
                 notes: vec![
-                    WindowNote { track: 0, pitch: 60, velocity: 100, start: 0, duration: 4 },
-                    WindowNote { track: 1, pitch: 36, velocity: 80, start: 31, duration: 1 },
+                    WindowNote {
+                        track: 0,
+                        pitch: 60,
+                        velocity: 100,
+                        start: 0,
+                        duration: 4,
+                    },
+                    WindowNote {
+                        track: 1,
+                        pitch: 36,
+                        velocity: 80,
+                        start: 31,
+                        duration: 1,
+                    },
                 ],
             },
-            Window { song: 4, bar_steps: vec![12], notes: vec![] },
+            Window {
+                song: 4,
+                bar_steps: vec![12],
+                notes: vec![],
+            },
         ]
     }
 

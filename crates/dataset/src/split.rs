@@ -46,7 +46,9 @@ mod tests {
         assert_eq!(sides, again);
         let validation = sides.iter().filter(|&&s| s == Side::Validation).count();
         assert!((150..250).contains(&validation), "{validation} of 2000");
-        let other_salt = paths.iter().filter(|p| side_of("t", p, 0.1) != side_of("s", p, 0.1));
+        let other_salt = paths
+            .iter()
+            .filter(|p| side_of("t", p, 0.1) != side_of("s", p, 0.1));
         assert!(other_salt.count() > 100, "the salt changes the draw");
     }
 

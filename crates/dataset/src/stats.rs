@@ -72,3 +72,77 @@ pub fn load_stats(path: &Path) -> Result<Stats, Error> {
     serde_json::from_str(&text)
         .map_err(|err| Error::corrupt(path, format!("not a stats.json: {err}")))
 }
+
+impl Stats {
+    /// The reference metrics as a Markdown table (one row per role, one column per metric, then
+    /// the tonal distance of each pair), for `docs/datasets.md`.
+    pub fn markdown_table(&self) -> String {
+        use orchestrion_metrics::table::TRACK_METRICS;
+        use std::fmt::Write;
+        let cell = |v: Option<f64>| v.map_or_else(|| "–".to_string(), |v| format!("{v:.3}"));
+        let mut out = String::new();
+        let _ = write!(out, "| role | bars | notes |");
+        for column in TRACK_METRICS {
+            let _ = write!(out, " {} |", column.short);
+        }
+        let _ = write!(out, "\n|---|---:|---:|");
+        for _ in TRACK_METRICS {
+            let _ = write!(out, "---:|");
+        }
+        out.push('\n');
+        for track in &self.metrics.tracks {
+            let _ = write!(
+                out,
+                "| {} | {} | {} |",
+                crate::recipe::role_name(track.role),
+                track.bars,
+                track.notes
+            );
+            for column in TRACK_METRICS {
+                let _ = write!(out, " {} |", cell((column.get)(track)));
+            }
+            out.push('\n');
+        }
+        if !self.metrics.pairs.is_empty() {
+            let _ = write!(out, "\n| pair | bars | TD |\n|---|---:|---:|\n");
+            for pair in &self.metrics.pairs {
+                let _ = writeln!(
+                    out,
+                    "| {} ↔ {} | {} | {} |",
+                    crate::recipe::role_name(pair.a),
+                    crate::recipe::role_name(pair.b),
+                    pair.bars,
+                    cell(pair.tonal_distance)
+                );
+            }
+        }
+        out
+    }
+
+    /// One Markdown line of counts: files, songs, windows.
+    pub fn markdown_counts(&self) -> String {
+        let skipped = if self.skipped_by_reason.is_empty() {
+            String::new()
+        } else {
+            let reasons: Vec<String> = self
+                .skipped_by_reason
+                .iter()
+                .map(|(reason, n)| format!("{n} {reason}"))
+                .collect();
+            format!(" ({})", reasons.join(", "))
+        };
+        format!(
+            "{} files found, {} excluded by the recipe, {} skipped{}; {} songs ({} train / {} validation); {} windows ({} train / {} validation).",
+            self.files.found,
+            self.files.excluded,
+            self.files.skipped,
+            skipped,
+            self.files.used,
+            self.songs.train,
+            self.songs.validation,
+            self.windows.train + self.windows.validation,
+            self.windows.train,
+            self.windows.validation,
+        )
+    }
+}

@@ -172,7 +172,11 @@ pub fn cut_windows(
                 notes,
             };
             let counts = window.notes_per_track(parts.planes.len());
-            if counts.iter().zip(min_notes).all(|(have, need)| have >= need) {
+            if counts
+                .iter()
+                .zip(min_notes)
+                .all(|(have, need)| have >= need)
+            {
                 windows.push(window);
             }
             first += hop_bars;
@@ -261,9 +265,27 @@ mod tests {
             song: 0,
             bar_steps: vec![16, 16],
             notes: vec![
-                WindowNote { track: 0, pitch: 60, velocity: 90, start: 0, duration: 4 },
-                WindowNote { track: 1, pitch: 36, velocity: 90, start: 0, duration: 1 },
-                WindowNote { track: 2, pitch: 30, velocity: 90, start: 4, duration: 2 },
+                WindowNote {
+                    track: 0,
+                    pitch: 60,
+                    velocity: 90,
+                    start: 0,
+                    duration: 4,
+                },
+                WindowNote {
+                    track: 1,
+                    pitch: 36,
+                    velocity: 90,
+                    start: 0,
+                    duration: 1,
+                },
+                WindowNote {
+                    track: 2,
+                    pitch: 30,
+                    velocity: 90,
+                    start: 4,
+                    duration: 2,
+                },
             ],
         };
         let roll = window.to_roll(&meta(), -5);
