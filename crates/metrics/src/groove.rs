@@ -9,10 +9,12 @@ use crate::view::TrackView;
 
 /// 1 − the mean, over neighbouring bar pairs, of the Hamming distance between their onset
 /// patterns divided by the bar length (a shorter bar is padded with silence to the longer one's
-/// length). `None` with fewer than two bars.
+/// length). `None` with fewer than two bars, and for a track without notes: a silent part has
+/// no groove (muspy, measuring whole songs, never meets one; per track it would score a perfect
+/// 1 and flatter a generator that stays silent).
 pub fn groove_consistency(view: &TrackView) -> Option<f64> {
     let bars = view.bars();
-    if bars < 2 {
+    if bars < 2 || view.notes.is_empty() {
         return None;
     }
     let patterns: Vec<Vec<bool>> = (0..bars)
@@ -83,5 +85,6 @@ mod tests {
             Some(1.0 - 1.0 / 8.0)
         );
         assert_eq!(groove_consistency(&view(&[8], &[0])), None);
+        assert_eq!(groove_consistency(&view(&[8, 8], &[])), None);
     }
 }

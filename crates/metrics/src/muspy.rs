@@ -129,7 +129,8 @@ pub fn drum_pattern_consistency(song: &Song) -> Option<f64> {
 }
 
 /// muspy `groove_consistency` with measures of `measure_ticks` ticks: onsets of every track
-/// (drums included) in `end // measure_ticks + 1` measures, then our groove consistency.
+/// (drums included) in `end // measure_ticks + 1` measures, then our groove consistency. A song
+/// without notes (muspy: 1 when it still has two measures of length) is `None`.
 pub fn groove_consistency(song: &Song, measure_ticks: u64) -> Option<f64> {
     if measure_ticks == 0 {
         return None;

@@ -87,7 +87,9 @@ impl TrackView {
             for (row, (&onset, &sustain)) in onsets.iter().zip(sustains).enumerate() {
                 let pitch = roll.lowest_pitch as usize + row;
                 if onset != 0 {
-                    open[row] = Some(notes.len());
+                    // An onset on a silent cell is a one-step note; what sounds after it is
+                    // another note.
+                    open[row] = (sustain != 0).then_some(notes.len());
                     notes.push(GridNote {
                         start: step,
                         pitch: pitch as u8,

@@ -5,7 +5,7 @@
 //! datasets are missing.
 
 use orchestrion_metrics::muspy as ours;
-use orchestrion_music::{Note, Song, Track, TrackRole};
+use orchestrion_music::{Limits, Note, Song, Track, TrackRole};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -252,4 +252,75 @@ fn muspy_length_from_control_changes_explains_the_remaining_differences() {
         }
     }
     eprintln!("{longer} files where muspy's length includes control changes past the last note");
+}
+
+/// Notes as a sorted list of (drum, start, duration, pitch, velocity), for comparing readers.
+fn note_list(song: &Song) -> Vec<(bool, u64, u64, u8, u8)> {
+    let mut notes: Vec<_> = song
+        .tracks
+        .iter()
+        .flat_map(|t| {
+            t.notes
+                .iter()
+                .map(move |n| (t.is_drum, n.start, n.duration, n.pitch, n.velocity))
+        })
+        .collect();
+    notes.sort_unstable();
+    notes
+}
+
+/// The same comparison with the files read by our own MIDI reader: where it reads the same notes
+/// as muspy, the values must agree as above; files where the two readers disagree are listed with
+/// their first differing note, and must be a small minority.
+#[test]
+fn files_read_by_our_reader_give_muspys_values() {
+    let Some(reference) = reference() else { return };
+    let mut same_notes = 0usize;
+    let mut reader_differences = Vec::new();
+    for entry in reference.files.iter().filter(|f| f.error.is_none()) {
+        let path = datasets().join(&entry.path);
+        let song = match Song::read_file(&path, &Limits::default()) {
+            Ok(song) => song,
+            Err(e) => {
+                reader_differences.push(format!("{}: our reader refuses it: {e}", entry.path));
+                continue;
+            }
+        };
+        let theirs = note_list(&song_from_reference(entry));
+        let mine = note_list(&song);
+        if mine != theirs {
+            let first = mine.iter().zip(&theirs).position(|(a, b)| a != b);
+            reader_differences.push(format!(
+                "{}: {} notes read by us, {} by muspy; first difference at {first:?}: ours {:?}, muspy {:?}",
+                entry.path,
+                mine.len(),
+                theirs.len(),
+                first.and_then(|i| mine.get(i)),
+                first.and_then(|i| theirs.get(i)),
+            ));
+            continue;
+        }
+        same_notes += 1;
+        assert_eq!(
+            song.ticks_per_beat,
+            entry.resolution.unwrap(),
+            "{}",
+            entry.path
+        );
+        let ours = Values::of(&song, entry.measure_ticks);
+        let expected = entry.muspy_notes_only.expect("values");
+        let differences = ours.differences(&expected);
+        assert!(differences.is_empty(), "{}: {differences:?}", entry.path);
+    }
+    for d in &reader_differences {
+        eprintln!("reader difference: {d}");
+    }
+    eprintln!(
+        "{same_notes} files read note for note like muspy, {} differently",
+        reader_differences.len()
+    );
+    assert!(
+        same_notes >= MIN_FILES,
+        "only {same_notes} files read alike"
+    );
 }
