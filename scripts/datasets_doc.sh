@@ -47,7 +47,7 @@ for entry in "${CORPORA[@]}"; do
     {
         echo "### \`$folder\`"
         echo
-        echo "Recipe \`$recipe\`, built with \`orchestrion dataset build $recipe -o $DATA/$name\`."
+        echo "Recipe \`$recipe\`, built with \`orchestrion dataset build $recipe -o data/$name\`."
         "$BIN" dataset info "$DATA/$name" --markdown
         echo
     } >>"$generated"
