@@ -96,7 +96,7 @@ pub fn load_model(
     Ok((config, generator, critic, spectral))
 }
 
-/// A short, stable identifier of a model's exact bytes (FNV-1a 64 over config and weights).
+/// A short, stable identifier of a model's exact weights (FNV-1a 64 over config and tensors).
 pub fn model_hash(dir: &Path) -> Result<String, Error> {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for name in [CONFIG, GENERATOR, CRITIC, SPECTRAL] {
@@ -105,7 +105,15 @@ pub fn model_hash(dir: &Path) -> Result<String, Error> {
             path: dir.to_path_buf(),
             reason: format!("cannot read {name}: {e}"),
         })?;
-        for b in bytes {
+        // The safetensors header lists tensors in no stable order; hash the tensor data.
+        let body = match name.ends_with(".safetensors") && bytes.len() >= 8 {
+            true => {
+                let header = u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes")) as usize;
+                bytes.get(8 + header..).unwrap_or(&bytes[..]).to_vec()
+            }
+            false => bytes,
+        };
+        for b in body {
             hash ^= b as u64;
             hash = hash.wrapping_mul(0x0100_0000_01b3);
         }
