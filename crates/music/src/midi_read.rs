@@ -51,13 +51,18 @@ impl Song {
     /// Parse a Standard MIDI File (or an RMID file) held in memory.
     pub fn from_midi_bytes(bytes: &[u8], limits: &Limits) -> Result<Song, Error> {
         check_file_size(bytes.len() as u64, limits)?;
-        let repaired;
-        let (bytes, wide_ticks_per_beat) = match wide_ticks_per_beat(bytes) {
-            Some((fixed, ticks_per_beat)) => {
-                repaired = fixed;
-                (repaired.as_slice(), Some(ticks_per_beat))
-            }
-            None => (bytes, None),
+        let smf = match bytes.get(..4) {
+            Some(b"RIFF") => unwrap_rmid(bytes).ok_or_else(|| {
+                Error::from(ErrorKind::Malformed(
+                    "a RIFF file without an RMID data chunk".into(),
+                ))
+            })?,
+            _ => bytes,
+        };
+        let repaired = repair_headers(smf);
+        let (bytes, wide_ticks_per_beat) = match &repaired {
+            Some((fixed, wide)) => (fixed.as_slice(), *wide),
+            None => (smf, None),
         };
         let (header, chunks) = midly::parse(bytes).map_err(malformed)?;
         if header.format == Format::Sequential {
@@ -113,24 +118,77 @@ fn check_file_size(bytes: u64, limits: &Limits) -> Result<(), Error> {
     Ok(())
 }
 
-/// Some writers store a ticks-per-beat of 32768 or more (the Weimar Jazz Database uses 55440),
-/// which sets the header's SMPTE bit. When the SMPTE frame rate that bit implies is not one of
-/// the four real ones (24, 25, 29.97, 30), the division can only be a 16-bit ticks per beat:
-/// returns a copy of the file with a placeholder division that `midly` accepts, and the real
-/// ticks per beat.
-fn wide_ticks_per_beat(bytes: &[u8]) -> Option<(Vec<u8>, u16)> {
-    if bytes.get(..4) != Some(b"MThd".as_slice()) {
+/// The Standard MIDI File inside an RMID (RIFF) file: the payload of its `data` chunk (clamped
+/// to the bytes present, as `midly` does).
+fn unwrap_rmid(bytes: &[u8]) -> Option<&[u8]> {
+    let riff = riff_chunks(bytes).next()?;
+    if riff.0 != *b"RIFF" || riff.1.get(..4)? != b"RMID" {
         return None;
     }
-    let division = u16::from_be_bytes([*bytes.get(12)?, *bytes.get(13)?]);
-    let frames_per_second = ((division >> 8) as u8 as i8).wrapping_neg();
-    let is_smpte = division & 0x8000 != 0;
-    if !is_smpte || matches!(frames_per_second, 24 | 25 | 29 | 30) {
+    riff_chunks(&riff.1[4..])
+        .find(|(id, _)| id == b"data")
+        .map(|(_, data)| data)
+}
+
+/// RIFF chunks: 4-byte id, little-endian length, data, a pad byte after odd lengths.
+fn riff_chunks(mut bytes: &[u8]) -> impl Iterator<Item = ([u8; 4], &[u8])> {
+    std::iter::from_fn(move || {
+        if bytes.len() < 8 {
+            return None;
+        }
+        let id: [u8; 4] = bytes[..4].try_into().ok()?;
+        let length = u32::from_le_bytes(bytes[4..8].try_into().ok()?) as usize;
+        let rest = &bytes[8..];
+        let data = &rest[..length.min(rest.len())];
+        let next = length.saturating_add(length % 2).min(rest.len());
+        bytes = &rest[next..];
+        Some((id, data))
+    })
+}
+
+/// Fixes, on a copy, the two header divisions `midly` cannot take:
+/// - Some writers store a ticks-per-beat of 32768 or more (the Weimar Jazz Database uses 55440),
+///   which sets the header's SMPTE bit. When the SMPTE frame rate that bit implies is not one of
+///   the four real ones (24, 25, 29.97, 30), the division can only be a 16-bit ticks per beat:
+///   it is replaced by a placeholder and returned.
+/// - A division byte of 0x80 (frame rate -128) overflows inside `midly` (a panic in builds with
+///   overflow checks), also in the extra `MThd` chunks it skips; those are neutralised.
+///
+/// Returns `None` when nothing needs fixing.
+fn repair_headers(smf: &[u8]) -> Option<(Vec<u8>, Option<u16>)> {
+    let mut wide_ticks_per_beat = None;
+    let mut patches: Vec<(usize, [u8; 2])> = Vec::new();
+    // Walk the chunks exactly as `midly` does: id, big-endian length, data clamped to the end.
+    let mut at = 0usize;
+    let mut first = true;
+    while smf.len().saturating_sub(at) >= 8 {
+        let id = &smf[at..at + 4];
+        let length = u32::from_be_bytes(smf[at + 4..at + 8].try_into().ok()?) as usize;
+        let data = at + 8;
+        let end = data.saturating_add(length).min(smf.len());
+        if id == b"MThd" && end - data >= 6 {
+            let division = u16::from_be_bytes([smf[data + 4], smf[data + 5]]);
+            let frames_per_second = ((division >> 8) as u8 as i8).wrapping_neg();
+            let is_smpte = division & 0x8000 != 0;
+            let real_rate = matches!(frames_per_second, 24 | 25 | 29 | 30);
+            if is_smpte && !real_rate {
+                if first {
+                    wide_ticks_per_beat = Some(division);
+                }
+                patches.push((data + 4, 96u16.to_be_bytes()));
+            }
+        }
+        first = false;
+        at = end;
+    }
+    if patches.is_empty() {
         return None;
     }
-    let mut fixed = bytes.to_vec();
-    fixed[12..14].copy_from_slice(&96u16.to_be_bytes());
-    Some((fixed, division))
+    let mut fixed = smf.to_vec();
+    for (at, bytes) in patches {
+        fixed[at..at + 2].copy_from_slice(&bytes);
+    }
+    Some((fixed, wide_ticks_per_beat))
 }
 
 fn malformed(err: midly::Error) -> Error {

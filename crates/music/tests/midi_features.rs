@@ -491,3 +491,13 @@ fn truncated_file_keeps_what_came_before() {
     let song = read(&bytes[..bytes.len() - 6]);
     assert_eq!(song.tracks[0].notes[0].pitch, 60);
 }
+
+/// Found by cargo-fuzz: a second `MThd` chunk with division byte 0x80 made `midly` overflow.
+#[test]
+fn regression_extra_header_with_frame_rate_minus_128() {
+    let mut bytes = smf(1, 480, &[one_note_track(0)]);
+    bytes.extend(b"MThd\0\0\0\x06\0\x01\0\x01\x80\x00");
+    assert_eq!(read(&bytes).note_count(), 1);
+    let first_header = smf(1, 0x8000, &[one_note_track(0)]);
+    assert_eq!(read(&first_header).ticks_per_beat, 0x8000);
+}

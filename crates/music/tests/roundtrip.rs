@@ -42,7 +42,8 @@ fn track() -> impl Strategy<Value = Track> {
         notes(),
     )
         .prop_map(|(name, program, role, notes)| Track {
-            name,
+            // The reader trims names (editors pad them), so a written name has no padding.
+            name: name.trim().to_string(),
             program,
             channel: 0,
             is_drum: false,
