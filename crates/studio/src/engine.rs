@@ -125,16 +125,12 @@ pub fn read_midi(bytes: &[u8]) -> Result<Song, Error> {
 
 /// Writes a song as a Standard MIDI File.
 pub fn write_midi(song: &Song) -> Result<Vec<u8>, Error> {
-    let _ = song;
-    Err(Error::Unavailable(
-        "MIDI export is not available in this build yet".into(),
-    ))
+    Ok(song.to_midi_bytes())
 }
 
-/// Renders a song to 16-bit WAV audio.
+/// Renders a song to 16-bit WAV audio with the General MIDI SoundFont the render crate finds
+/// (or its built-in synth when none is installed).
 pub fn render_wav(song: &Song) -> Result<Vec<u8>, Error> {
-    let _ = song;
-    Err(Error::Unavailable(
-        "audio rendering is not available in this build yet".into(),
-    ))
+    orchestrion_render::render_wav(song, &orchestrion_render::RenderOptions::default())
+        .map_err(|e| Error::Internal(format!("rendering audio: {e}")))
 }

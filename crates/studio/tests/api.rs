@@ -61,8 +61,10 @@ async fn sample_melody_is_composed_end_to_end_and_the_melody_is_kept() {
         .unwrap()
         .iter()
         .map(|n| (n["pitch"].as_u64().unwrap(), n["start"].as_f64().unwrap()))
+        .filter(|n| n.1 < 16.0)
         .collect();
-    assert_eq!(got, expected);
+    assert!(!expected.is_empty());
+    assert_eq!(got, expected, "the melody of the first 4 bars comes back note for note");
 
     // Listed as mine, newest first.
     let list: Value = s.get("/api/compositions?limit=5", None).await.json().await.unwrap();
