@@ -46,6 +46,17 @@ impl Scale {
     }
 }
 
+/// The scale of an estimated key (e.g. `Key::estimate` over a whole song), for
+/// [`crate::evaluate_in_scale`].
+impl From<orchestrion_music::Key> for Scale {
+    fn from(key: orchestrion_music::Key) -> Scale {
+        Scale {
+            tonic: key.tonic % 12,
+            minor: key.mode == orchestrion_music::Mode::Minor,
+        }
+    }
+}
+
 impl fmt::Display for Scale {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         const NAMES: [&str; 12] = [
@@ -156,6 +167,18 @@ mod tests {
         };
         assert!(g.contains(66) && !g.contains(65));
         assert_eq!(g.to_string(), "G major");
+        let key = orchestrion_music::Key {
+            tonic: 9,
+            mode: orchestrion_music::Mode::Minor,
+            correlation: 0.8,
+        };
+        assert_eq!(
+            Scale::from(key),
+            Scale {
+                tonic: 9,
+                minor: true
+            }
+        );
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! each value beside the reference (the training data's) and their ratio.
 
 use crate::report::{MetricsReport, TrackMetrics};
+use orchestrion_music::TrackRole;
 use std::fmt::{self, Write};
 
 /// One per-track metric as a table column.
@@ -39,28 +40,16 @@ pub const TRACK_METRICS: [MetricColumn; 8] = [
 ];
 
 fn role_name(t: &TrackMetrics) -> String {
-    let name = serde_json::to_value(t.role)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_else(|| format!("{:?}", t.role));
-    if t.is_drum && name != "drums" {
+    let name = t.role.as_str();
+    if t.is_drum && t.role != TrackRole::Drums {
         format!("{name} (drums)")
     } else {
-        name
+        name.to_owned()
     }
 }
 
-fn pair_name(a: impl serde::Serialize, b: impl serde::Serialize) -> String {
-    let name = |r: serde_json::Result<serde_json::Value>| {
-        r.ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default()
-    };
-    format!(
-        "{} ↔ {}",
-        name(serde_json::to_value(a)),
-        name(serde_json::to_value(b))
-    )
+fn pair_name(a: TrackRole, b: TrackRole) -> String {
+    format!("{} ↔ {}", a.as_str(), b.as_str())
 }
 
 fn cell(value: Option<f64>) -> String {
