@@ -363,23 +363,21 @@ impl<'l> Reader<'l> {
                             });
                         }
                     }
-                    MetaMessage::TimeSignature(numerator, denominator_pow, _, _) => {
-                        if numerator > 0 && denominator_pow <= 7 {
-                            self.meters.push(Meter {
-                                tick,
-                                numerator,
-                                denominator: 1 << denominator_pow,
-                            });
-                        }
+                    MetaMessage::TimeSignature(numerator, denominator_pow, _, _)
+                        if numerator > 0 && denominator_pow <= 7 =>
+                    {
+                        self.meters.push(Meter {
+                            tick,
+                            numerator,
+                            denominator: 1 << denominator_pow,
+                        });
                     }
-                    MetaMessage::KeySignature(sharps, minor) => {
-                        if (-7..=7).contains(&sharps) {
-                            self.keys.push(KeySignature {
-                                tick,
-                                sharps,
-                                minor,
-                            });
-                        }
+                    MetaMessage::KeySignature(sharps, minor) if (-7..=7).contains(&sharps) => {
+                        self.keys.push(KeySignature {
+                            tick,
+                            sharps,
+                            minor,
+                        });
                     }
                     MetaMessage::TrackName(bytes) if track_name.is_none() => {
                         track_name = Some(decode_name(bytes));

@@ -120,7 +120,7 @@ fn mutated_files_never_panic() {
         None => println!("../shared/datasets/ is not present: mutating synthetic files only"),
     }
     let limits = Limits::default();
-    let mut rng = Rng(0x5EED_0F_0C4E57_u64);
+    let mut rng = Rng(0x5EED_0F0C_4E57_u64);
     let (mut read, mut refused, mut total) = (0usize, 0usize, 0usize);
     for seed in &seeds {
         for round in 0..300 {
