@@ -17,7 +17,10 @@ fn main() {
         .unwrap_or(64);
     let font = std::path::PathBuf::from("/usr/share/sounds/sf2/FluidR3_GM.sf2");
     if !font.is_file() {
-        eprintln!("skipping: {} missing (apt-get install fluid-soundfont-gm)", font.display());
+        eprintln!(
+            "skipping: {} missing (apt-get install fluid-soundfont-gm)",
+            font.display()
+        );
         return;
     }
     let mut song = common::band_song(bars);
@@ -75,7 +78,10 @@ fn main() {
         ratio(ours_s)
     );
     if fluid_ok {
-        println!("| fluidsynth -F | {fluid_s:.2} | {:.0}× | 1.00 |", seconds / fluid_s);
+        println!(
+            "| fluidsynth -F | {fluid_s:.2} | {:.0}× | 1.00 |",
+            seconds / fluid_s
+        );
     } else {
         println!("| fluidsynth -F | not run: {status:?} (apt-get install fluidsynth) | | |");
     }

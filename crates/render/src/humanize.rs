@@ -155,7 +155,7 @@ fn metric_accent(meters: &[orchestrion_music::Meter], ticks_per_beat: u64, tick:
     let compound = denominator == 8 && numerator % 3 == 0 && numerator > 3;
     if near(0.0) || near(1.0) {
         let strong = if compound {
-            beat_index % 3 == 0
+            beat_index.is_multiple_of(3)
         } else {
             numerator % 2 == 0 && beat_index == u64::from(numerator) / 2
         };

@@ -5,9 +5,7 @@ mod common;
 
 use common::{STRINGS_SILENT_FROM, TPB, band_song, soundfont_or_skip};
 use orchestrion_music::{Note, Song, TempoChange, Track, TrackRole};
-use orchestrion_render::{
-    Audio, ErrorKind, RenderOptions, Renderer, SoundFontChoice, render_wav,
-};
+use orchestrion_render::{Audio, ErrorKind, RenderOptions, Renderer, SoundFontChoice, render_wav};
 use std::path::Path;
 
 fn options(soundfont: SoundFontChoice) -> RenderOptions {
@@ -38,7 +36,11 @@ fn check_mix(song: &Song, renderer: &Renderer) {
     assert!(peak < 0.9, "mix reaches full scale: peak {peak}");
     // The song's own duration from the music crate's tempo map.
     let expected = song.duration_seconds();
-    assert!((report.song_seconds - expected).abs() < 0.001, "{} vs {expected}", report.song_seconds);
+    assert!(
+        (report.song_seconds - expected).abs() < 0.001,
+        "{} vs {expected}",
+        report.song_seconds
+    );
     let tail = audio.seconds() - expected;
     assert!((0.0..=3.0 + 0.01).contains(&tail), "tail {tail} s");
     assert!((audio.seconds() - report.seconds).abs() < 1e-6);
@@ -59,7 +61,12 @@ fn soundfont_mix_is_loud_enough_unclipped_and_as_long_as_the_song() {
 #[test]
 fn builtin_synth_renders_when_asked_and_says_so() {
     let renderer = Renderer::new(options(SoundFontChoice::BuiltIn)).unwrap();
-    assert!(renderer.fallback_notice().unwrap().contains("built-in synth"));
+    assert!(
+        renderer
+            .fallback_notice()
+            .unwrap()
+            .contains("built-in synth")
+    );
     check_mix(&band_song(8), &renderer);
     let bytes = renderer.render_wav(&band_song(2)).unwrap();
     assert!(Audio::from_wav_bytes(&bytes).unwrap().rms() > 0.02);
@@ -83,7 +90,13 @@ fn check_stems(soundfont: SoundFontChoice) {
         .collect();
     assert_eq!(
         names,
-        ["01-melody.wav", "02-bass.wav", "03-piano.wav", "04-drums.wav", "05-strings.wav"]
+        [
+            "01-melody.wav",
+            "02-bass.wav",
+            "03-piano.wav",
+            "04-drums.wav",
+            "05-strings.wav"
+        ]
     );
     let read = |path: &Path| Audio::read(std::fs::File::open(path).unwrap()).unwrap();
     let mix = read(&mix_path);
@@ -96,8 +109,14 @@ fn check_stems(soundfont: SoundFontChoice) {
     let during = strings.rms_in(0.0..3.0);
     let after = strings.rms_in(STRINGS_SILENT_FROM..mix.seconds());
     eprintln!("strings rms during {during:.5} after {after:.7}");
-    assert!(during > 0.005, "strings stem silent while playing: {during}");
-    assert!(after < 1e-4, "strings stem not silent after its part: {after}");
+    assert!(
+        during > 0.005,
+        "strings stem silent while playing: {during}"
+    );
+    assert!(
+        after < 1e-4,
+        "strings stem not silent after its part: {after}"
+    );
     // The mix is the sum of the stems (the limiter did not act on this song), up to rounding.
     assert_eq!(report.limiter_min_gain, 1.0);
     let mut error = 0.0f64;
@@ -106,11 +125,20 @@ fn check_stems(soundfont: SoundFontChoice) {
         error += (sum - f64::from(mix.samples[i])).powi(2);
     }
     let error_rms = (error / mix.samples.len() as f64).sqrt() / 32768.0;
-    assert!(error_rms < 1e-4, "mix differs from the sum of stems: rms {error_rms}");
+    assert!(
+        error_rms < 1e-4,
+        "mix differs from the sum of stems: rms {error_rms}"
+    );
     // Nothing but the finished files is left in the folders (temporary files were renamed).
     let leftovers = std::fs::read_dir(&stems_dir)
         .unwrap()
-        .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with('.'))
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with('.')
+        })
         .count();
     assert_eq!(leftovers, 0);
 }
@@ -148,7 +176,11 @@ fn late_hit_song(channel: u8, is_drum: bool, pitch: u8) -> Song {
             program: 0,
             channel,
             is_drum,
-            role: if is_drum { TrackRole::Drums } else { TrackRole::Piano },
+            role: if is_drum {
+                TrackRole::Drums
+            } else {
+                TrackRole::Piano
+            },
             notes: vec![Note {
                 pitch,
                 velocity: 110,
@@ -179,7 +211,10 @@ fn tempo_map_places_notes_in_time_and_drums_play_on_channel_10() {
     let render = |song: &Song| renderer.render_wav(song).unwrap();
     let drum = render(&late_hit_song(9, true, 38));
     let onset = onset_seconds(&Audio::from_wav_bytes(&drum).unwrap());
-    assert!((onset - 10.0).abs() < 0.01, "hit at {onset} s, expected 10 s");
+    assert!(
+        (onset - 10.0).abs() < 0.01,
+        "hit at {onset} s, expected 10 s"
+    );
     // A drum track plays as drums whatever channel it was read from...
     assert_eq!(render(&late_hit_song(3, true, 38)), drum);
     // ...and a pitched track never lands on the drum channel.
@@ -214,13 +249,25 @@ fn corrupt_or_missing_soundfont_is_an_error_naming_the_file() {
     let corrupt = dir.path().join("broken.sf2");
     std::fs::write(&corrupt, b"RIFF\x04\x00\x00\x00sfbk not really a soundfont").unwrap();
     let err = Renderer::new(options(SoundFontChoice::File(corrupt.clone()))).unwrap_err();
-    assert!(matches!(err.kind, ErrorKind::SoundFontInvalid { .. }), "{err:?}");
-    assert!(err.to_string().contains(&corrupt.display().to_string()), "{err}");
+    assert!(
+        matches!(err.kind, ErrorKind::SoundFontInvalid { .. }),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().contains(&corrupt.display().to_string()),
+        "{err}"
+    );
 
     let missing = dir.path().join("missing.sf2");
     let err = Renderer::new(options(SoundFontChoice::File(missing.clone()))).unwrap_err();
-    assert!(matches!(err.kind, ErrorKind::SoundFontNotFound { .. }), "{err:?}");
-    assert!(err.to_string().contains(&missing.display().to_string()), "{err}");
+    assert!(
+        matches!(err.kind, ErrorKind::SoundFontNotFound { .. }),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().contains(&missing.display().to_string()),
+        "{err}"
+    );
 }
 
 #[test]

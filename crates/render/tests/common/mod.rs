@@ -70,7 +70,12 @@ pub fn band_song(bars: u64) -> Song {
             bass.push(note(chord[0] - 24, 95, start + beat * TPB, TPB * 7 / 8));
             drums.push(note(42, 70, start + beat * TPB, TPB / 4));
             drums.push(note(42, 55, start + beat * TPB + TPB / 2, TPB / 4));
-            drums.push(note(if beat % 2 == 0 { 36 } else { 38 }, 100, start + beat * TPB, TPB / 4));
+            drums.push(note(
+                if beat % 2 == 0 { 36 } else { 38 },
+                100,
+                start + beat * TPB,
+                TPB / 4,
+            ));
         }
         for half in 0..2 {
             for &pitch in &chord {
