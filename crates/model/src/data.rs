@@ -136,7 +136,12 @@ pub fn position_planes(layout: &Layout, bar_steps: &[u32]) -> Vec<f32> {
 
 /// Draw notes into onset/sustain planes. Pitched roles are shifted by `transpose`; notes that
 /// leave their role's window are dropped (drums are never transposed).
-pub fn rasterize(layout: &Layout, valid_steps: usize, notes: &[GridNote], transpose: i32) -> Vec<f32> {
+pub fn rasterize(
+    layout: &Layout,
+    valid_steps: usize,
+    notes: &[GridNote],
+    transpose: i32,
+) -> Vec<f32> {
     let t = layout.steps;
     let mut roll = vec![0.0; layout.roll_channels() * t];
     let limit = valid_steps.min(t);
@@ -144,7 +149,11 @@ pub fn rasterize(layout: &Layout, valid_steps: usize, notes: &[GridNote], transp
         if note.role >= layout.roles.len() {
             continue;
         }
-        let shift = if layout.is_drum(note.role) { 0 } else { transpose };
+        let shift = if layout.is_drum(note.role) {
+            0
+        } else {
+            transpose
+        };
         let Some(row) = layout.row_of(note.role, note.pitch as i32 + shift) else {
             continue;
         };
@@ -190,7 +199,11 @@ pub fn known_plane(layout: &Layout, valid_steps: usize, canvas: Canvas) -> Vec<f
 /// A random canvas as used in training, so one model learns plain generation, continuation and
 /// lock-and-regenerate.
 pub fn random_canvas(layout: &Layout, first_bar_steps: usize, rng: &mut Rng) -> Canvas {
-    let context_steps = if rng.uniform() < 0.5 { first_bar_steps } else { 0 };
+    let context_steps = if rng.uniform() < 0.5 {
+        first_bar_steps
+    } else {
+        0
+    };
     let mut locked = 0u64;
     for r in 1..layout.roles.len() {
         if rng.uniform() < 0.15 {
@@ -201,7 +214,10 @@ pub fn random_canvas(layout: &Layout, first_bar_steps: usize, rng: &mut Rng) -> 
     if locked.count_ones() as usize + 1 >= layout.roles.len() {
         locked = 0;
     }
-    Canvas { context_steps, locked }
+    Canvas {
+        context_steps,
+        locked,
+    }
 }
 
 /// Expand a `[roles, T]` mask to every roll channel: `[2 * total_rows, T]`.
@@ -236,7 +252,10 @@ pub fn binarize(
         while s < limit {
             if onset[s] > onset_threshold {
                 let mut end = s + 1;
-                while end < limit && sustain[end] > sustain_threshold && onset[end] <= onset_threshold {
+                while end < limit
+                    && sustain[end] > sustain_threshold
+                    && onset[end] <= onset_threshold
+                {
                     end += 1;
                 }
                 if layout.is_drum(role) {
@@ -257,62 +276,6 @@ pub fn binarize(
     }
     notes.sort_by_key(|n| (n.start, n.pitch));
     notes
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn layout() -> Layout {
-        Layout::new(
-            &[TrackRole::Melody, TrackRole::Drums, TrackRole::Bass],
-            &[(48, 36), (35, 12), (28, 36)],
-            64,
-            4,
-        )
-    }
-
-    #[test]
-    fn rasterize_then_binarize_gives_the_notes_back() {
-        let l = layout();
-        let notes = vec![
-            GridNote { role: 2, pitch: 40, velocity: 0, start: 0, duration: 4 },
-            GridNote { role: 2, pitch: 40, velocity: 0, start: 4, duration: 3 },
-            GridNote { role: 1, pitch: 36, velocity: 0, start: 8, duration: 1 },
-        ];
-        let roll = rasterize(&l, 64, &notes, 0);
-        let bass = binarize(&l, &roll, 64, 2, 0.5, 0.5);
-        assert_eq!(bass, notes[..2].to_vec(), "repeated notes stay apart");
-        assert_eq!(binarize(&l, &roll, 64, 1, 0.5, 0.5), notes[2..].to_vec());
-    }
-
-    #[test]
-    fn transposition_moves_pitched_roles_only_and_drops_out_of_range() {
-        let l = layout();
-        let notes = vec![
-            GridNote { role: 2, pitch: 40, velocity: 0, start: 0, duration: 2 },
-            GridNote { role: 1, pitch: 36, velocity: 0, start: 0, duration: 1 },
-            GridNote { role: 2, pitch: 63, velocity: 0, start: 0, duration: 1 },
-        ];
-        let roll = rasterize(&l, 64, &notes, 2);
-        let bass = binarize(&l, &roll, 64, 2, 0.5, 0.5);
-        assert_eq!(bass.len(), 1);
-        assert_eq!(bass[0].pitch, 42);
-        assert_eq!(binarize(&l, &roll, 64, 1, 0.5, 0.5)[0].pitch, 36);
-    }
-
-    #[test]
-    fn known_plane_covers_melody_padding_context_and_locks() {
-        let l = layout();
-        let k = known_plane(&l, 48, Canvas { context_steps: 12, locked: 1 << 1 });
-        let t = l.steps;
-        assert!(k[..t].iter().all(|&v| v == 1.0), "melody always known");
-        assert!(k[t..2 * t].iter().all(|&v| v == 1.0), "locked drums");
-        let bass = &k[2 * t..3 * t];
-        assert!(bass[..12].iter().all(|&v| v == 1.0));
-        assert!(bass[12..48].iter().all(|&v| v == 0.0));
-        assert!(bass[48..].iter().all(|&v| v == 1.0), "padding known (empty)");
-    }
 }
 
 /// A batch of examples as tensors.
@@ -357,5 +320,107 @@ impl Batch {
     pub fn paste(&self, probs: burn::tensor::Tensor<3>) -> burn::tensor::Tensor<3> {
         let known = self.cell_known.clone();
         self.roll.clone() * known.clone() + probs * (known.neg() + 1.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn layout() -> Layout {
+        Layout::new(
+            &[TrackRole::Melody, TrackRole::Drums, TrackRole::Bass],
+            &[(48, 36), (35, 12), (28, 36)],
+            64,
+            4,
+        )
+    }
+
+    #[test]
+    fn rasterize_then_binarize_gives_the_notes_back() {
+        let l = layout();
+        let notes = vec![
+            GridNote {
+                role: 2,
+                pitch: 40,
+                velocity: 0,
+                start: 0,
+                duration: 4,
+            },
+            GridNote {
+                role: 2,
+                pitch: 40,
+                velocity: 0,
+                start: 4,
+                duration: 3,
+            },
+            GridNote {
+                role: 1,
+                pitch: 36,
+                velocity: 0,
+                start: 8,
+                duration: 1,
+            },
+        ];
+        let roll = rasterize(&l, 64, &notes, 0);
+        let bass = binarize(&l, &roll, 64, 2, 0.5, 0.5);
+        assert_eq!(bass, notes[..2].to_vec(), "repeated notes stay apart");
+        assert_eq!(binarize(&l, &roll, 64, 1, 0.5, 0.5), notes[2..].to_vec());
+    }
+
+    #[test]
+    fn transposition_moves_pitched_roles_only_and_drops_out_of_range() {
+        let l = layout();
+        let notes = vec![
+            GridNote {
+                role: 2,
+                pitch: 40,
+                velocity: 0,
+                start: 0,
+                duration: 2,
+            },
+            GridNote {
+                role: 1,
+                pitch: 36,
+                velocity: 0,
+                start: 0,
+                duration: 1,
+            },
+            GridNote {
+                role: 2,
+                pitch: 63,
+                velocity: 0,
+                start: 0,
+                duration: 1,
+            },
+        ];
+        let roll = rasterize(&l, 64, &notes, 2);
+        let bass = binarize(&l, &roll, 64, 2, 0.5, 0.5);
+        assert_eq!(bass.len(), 1);
+        assert_eq!(bass[0].pitch, 42);
+        assert_eq!(binarize(&l, &roll, 64, 1, 0.5, 0.5)[0].pitch, 36);
+    }
+
+    #[test]
+    fn known_plane_covers_melody_padding_context_and_locks() {
+        let l = layout();
+        let k = known_plane(
+            &l,
+            48,
+            Canvas {
+                context_steps: 12,
+                locked: 1 << 1,
+            },
+        );
+        let t = l.steps;
+        assert!(k[..t].iter().all(|&v| v == 1.0), "melody always known");
+        assert!(k[t..2 * t].iter().all(|&v| v == 1.0), "locked drums");
+        let bass = &k[2 * t..3 * t];
+        assert!(bass[..12].iter().all(|&v| v == 1.0));
+        assert!(bass[12..48].iter().all(|&v| v == 0.0));
+        assert!(
+            bass[48..].iter().all(|&v| v == 1.0),
+            "padding known (empty)"
+        );
     }
 }

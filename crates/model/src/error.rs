@@ -8,8 +8,15 @@ use std::path::PathBuf;
 pub enum Error {
     #[error("no model in {path}: {reason}")]
     UnknownModel { path: PathBuf, reason: String },
-    #[error("the melody is in {numerator}/{denominator} at bar {bar}, but this model only knows {known}")]
-    UnknownMeter { numerator: u8, denominator: u8, bar: u32, known: String },
+    #[error(
+        "the melody is in {numerator}/{denominator} at bar {bar}, but this model only knows {known}"
+    )]
+    UnknownMeter {
+        numerator: u8,
+        denominator: u8,
+        bar: u32,
+        known: String,
+    },
     #[error("the melody is empty: no notes to accompany")]
     EmptyMelody,
     #[error("the melody is too long: {bars} bars (the limit is {limit})")]
@@ -21,13 +28,19 @@ pub enum Error {
     #[error("checkpoint {path}: {reason}")]
     Checkpoint { path: PathBuf, reason: String },
     #[error("I/O error on {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("music: {0}")]
     Music(#[from] orchestrion_music::Error),
 }
 
 impl Error {
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Error {
-        Error::Io { path: path.into(), source }
+        Error::Io {
+            path: path.into(),
+            source,
+        }
     }
 }

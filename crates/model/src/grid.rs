@@ -29,14 +29,25 @@ pub fn bars(song: &Song, steps_per_beat: u32, end_tick: u64, min_bars: u32) -> V
             .rev()
             .find(|m| m.tick <= tick)
             .copied()
-            .unwrap_or(orchestrion_music::Meter { tick: 0, numerator: 4, denominator: 4 });
+            .unwrap_or(orchestrion_music::Meter {
+                tick: 0,
+                numerator: 4,
+                denominator: 4,
+            });
         let (num, den) = (meter.numerator.max(1), meter.denominator.max(1));
         let ticks = (num as u64 * tpb * 4 / den as u64).max(1);
         let steps = (num as u32 * steps_per_beat * 4 / den as u32).max(1);
         if tick >= end_tick && out.len() as u32 >= min_bars.max(1) {
             break;
         }
-        out.push(Bar { start_tick: tick, ticks, start_step: step, steps, numerator: num, denominator: den });
+        out.push(Bar {
+            start_tick: tick,
+            ticks,
+            start_step: step,
+            steps,
+            numerator: num,
+            denominator: den,
+        });
         tick += ticks;
         step += steps;
         if out.len() > 100_000 {
@@ -48,7 +59,9 @@ pub fn bars(song: &Song, steps_per_beat: u32, end_tick: u64, min_bars: u32) -> V
 
 /// The bar containing `tick` (the last bar for ticks past the end).
 fn bar_at(bars: &[Bar], tick: u64) -> &Bar {
-    let i = bars.partition_point(|b| b.start_tick <= tick).saturating_sub(1);
+    let i = bars
+        .partition_point(|b| b.start_tick <= tick)
+        .saturating_sub(1);
     &bars[i]
 }
 
@@ -62,19 +75,33 @@ pub fn tick_to_step(bars: &[Bar], tick: u64, ticks_per_beat: u16, steps_per_beat
 
 /// Tick of a step (exact when the resolution divides the ticks per beat).
 pub fn step_to_tick(bars: &[Bar], step: u32, ticks_per_beat: u16, steps_per_beat: u32) -> u64 {
-    let i = bars.partition_point(|b| b.start_step <= step).saturating_sub(1);
+    let i = bars
+        .partition_point(|b| b.start_step <= step)
+        .saturating_sub(1);
     let bar = &bars[i];
     bar.start_tick + (step - bar.start_step) as u64 * ticks_per_beat as u64 / steps_per_beat as u64
 }
 
 /// Notes of one track on the grid (absolute steps), as role `role`.
-pub fn notes_to_grid(notes: &[Note], role: usize, song: &Song, bars: &[Bar], spb: u32) -> Vec<GridNote> {
+pub fn notes_to_grid(
+    notes: &[Note],
+    role: usize,
+    song: &Song,
+    bars: &[Bar],
+    spb: u32,
+) -> Vec<GridNote> {
     notes
         .iter()
         .map(|n| {
             let start = tick_to_step(bars, n.start, song.ticks_per_beat, spb);
             let end = tick_to_step(bars, n.start + n.duration, song.ticks_per_beat, spb);
-            GridNote { role, pitch: n.pitch, velocity: n.velocity, start, duration: end.saturating_sub(start).max(1) }
+            GridNote {
+                role,
+                pitch: n.pitch,
+                velocity: n.velocity,
+                start,
+                duration: end.saturating_sub(start).max(1),
+            }
         })
         .collect()
 }
@@ -98,8 +125,16 @@ mod tests {
     #[test]
     fn bars_follow_meter_changes_and_steps_round_trip() {
         let s = song(vec![
-            Meter { tick: 0, numerator: 4, denominator: 4 },
-            Meter { tick: 1920, numerator: 6, denominator: 8 },
+            Meter {
+                tick: 0,
+                numerator: 4,
+                denominator: 4,
+            },
+            Meter {
+                tick: 1920,
+                numerator: 6,
+                denominator: 8,
+            },
         ]);
         let b = bars(&s, 4, 1920 + 1440 * 2, 0);
         assert_eq!(b.len(), 3);

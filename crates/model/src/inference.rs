@@ -54,7 +54,12 @@ pub struct GenerateOptions {
 
 impl Default for GenerateOptions {
     fn default() -> Self {
-        GenerateOptions { bars: None, seed: 0, candidates: 1, lock: None }
+        GenerateOptions {
+            bars: None,
+            seed: 0,
+            candidates: 1,
+            lock: None,
+        }
     }
 }
 
@@ -125,19 +130,34 @@ fn melody_track(song: &Song) -> Option<&Track> {
     song.tracks
         .iter()
         .find(|t| t.role == TrackRole::Melody && !t.notes.is_empty())
-        .or_else(|| song.tracks.iter().find(|t| !t.is_drum && !t.notes.is_empty()))
+        .or_else(|| {
+            song.tracks
+                .iter()
+                .find(|t| !t.is_drum && !t.notes.is_empty())
+        })
 }
 
 impl GenreModel {
     pub fn load(dir: &Path) -> Result<GenreModel, Error> {
         if !dir.is_dir() {
-            return Err(Error::UnknownModel { path: dir.to_path_buf(), reason: "no such folder".into() });
+            return Err(Error::UnknownModel {
+                path: dir.to_path_buf(),
+                reason: "no such folder".into(),
+            });
         }
         let device = Device::flex();
         let (config, generator, critic, spectral) = store::load_model(dir, &device)?;
         let parameters = generator.num_params() + critic.num_params();
         let info = info_of(dir, &config, parameters)?;
-        Ok(GenreModel { layout: config.layout(), config, generator, critic, spectral, info, device })
+        Ok(GenreModel {
+            layout: config.layout(),
+            config,
+            generator,
+            critic,
+            spectral,
+            info,
+            device,
+        })
     }
 
     /// Wrap networks held in memory (used by training for its samples and metrics).
@@ -160,7 +180,15 @@ impl GenreModel {
             card_summary: None,
             parameters: generator.num_params() + critic.num_params(),
         };
-        GenreModel { layout: config.layout(), config, generator, critic, spectral, info, device: Device::flex() }
+        GenreModel {
+            layout: config.layout(),
+            config,
+            generator,
+            critic,
+            spectral,
+            info,
+            device: Device::flex(),
+        }
     }
 
     pub fn info(&self) -> &ModelInfo {
@@ -175,11 +203,17 @@ impl GenreModel {
         let plan = self.plan(melody, options)?;
         let candidates = options.candidates.max(1);
         if candidates > MAX_CANDIDATES {
-            return Err(Error::Invalid(format!("at most {MAX_CANDIDATES} candidates, not {candidates}")));
+            return Err(Error::Invalid(format!(
+                "at most {MAX_CANDIDATES} candidates, not {candidates}"
+            )));
         }
         let mut results = Vec::new();
         for k in 0..candidates {
-            let seed = if k == 0 { options.seed } else { Rng::derive(options.seed, 0xc4d, k as u64).next_u64() };
+            let seed = if k == 0 {
+                options.seed
+            } else {
+                Rng::derive(options.seed, 0xc4d, k as u64).next_u64()
+            };
             let (notes, score) = self.arrange(&plan, seed);
             results.push((seed, score, notes));
         }
@@ -201,16 +235,27 @@ impl GenreModel {
     fn plan(&self, melody: &Song, options: &GenerateOptions) -> Result<Plan, Error> {
         let spb = self.config.steps_per_beat;
         let track = melody_track(melody).ok_or(Error::EmptyMelody)?;
-        let end_tick = track.notes.iter().map(|n| n.start + n.duration.max(1)).max().unwrap_or(0);
+        let end_tick = track
+            .notes
+            .iter()
+            .map(|n| n.start + n.duration.max(1))
+            .max()
+            .unwrap_or(0);
         let wanted = options.bars.unwrap_or(0);
         if wanted > MAX_BARS {
-            return Err(Error::TooLong { bars: wanted, limit: MAX_BARS });
+            return Err(Error::TooLong {
+                bars: wanted,
+                limit: MAX_BARS,
+            });
         }
         let probe_end = if options.bars.is_some() { 0 } else { end_tick };
         // Count bars without building a huge table for absurd inputs.
         let mut bars = grid::bars(melody, spb, probe_end.min(u64::MAX / 2), wanted);
         if options.bars.is_none() && bars.len() as u32 > MAX_BARS {
-            return Err(Error::TooLong { bars: bars.len() as u32, limit: MAX_BARS });
+            return Err(Error::TooLong {
+                bars: bars.len() as u32,
+                limit: MAX_BARS,
+            });
         }
         if let Some(n) = options.bars {
             if n == 0 {
@@ -219,8 +264,17 @@ impl GenreModel {
             bars.truncate(n as usize);
         }
         for (i, bar) in bars.iter().enumerate() {
-            if !self.config.meters.contains(&(bar.numerator, bar.denominator)) {
-                let known: Vec<String> = self.config.meters.iter().map(|(n, d)| format!("{n}/{d}")).collect();
+            if !self
+                .config
+                .meters
+                .contains(&(bar.numerator, bar.denominator))
+            {
+                let known: Vec<String> = self
+                    .config
+                    .meters
+                    .iter()
+                    .map(|(n, d)| format!("{n}/{d}"))
+                    .collect();
                 return Err(Error::UnknownMeter {
                     numerator: bar.numerator,
                     denominator: bar.denominator,
@@ -234,18 +288,39 @@ impl GenreModel {
         let mut locked_mask = 0u64;
         if let Some((previous, roles)) = &options.lock {
             for role in roles {
-                let Some(r) = self.config.roles.iter().position(|x| x == role).filter(|&r| r > 0) else {
-                    return Err(Error::Invalid(format!("this model has no {role:?} part to lock")));
+                let Some(r) = self
+                    .config
+                    .roles
+                    .iter()
+                    .position(|x| x == role)
+                    .filter(|&r| r > 0)
+                else {
+                    return Err(Error::Invalid(format!(
+                        "this model has no {role:?} part to lock"
+                    )));
                 };
                 let Some(source) = previous.tracks.iter().find(|t| t.role == *role) else {
-                    return Err(Error::Invalid(format!("the previous song has no {role:?} track to lock")));
+                    return Err(Error::Invalid(format!(
+                        "the previous song has no {role:?} track to lock"
+                    )));
                 };
                 locked_mask |= 1 << r;
                 let prev_bars = grid::bars(previous, spb, 0, bars.len() as u32);
-                locked.extend(grid::notes_to_grid(&source.notes, r, previous, &prev_bars, spb));
+                locked.extend(grid::notes_to_grid(
+                    &source.notes,
+                    r,
+                    previous,
+                    &prev_bars,
+                    spb,
+                ));
             }
         }
-        Ok(Plan { bars, melody: melody_notes, locked, locked_mask })
+        Ok(Plan {
+            bars,
+            melody: melody_notes,
+            locked,
+            locked_mask,
+        })
     }
 
     /// One candidate: all windows in order, each continuing the previous one.
@@ -265,14 +340,36 @@ impl GenreModel {
             let last_bar = (first_bar + w).min(plan.bars.len());
             let window = &plan.bars[first_bar..last_bar];
             let origin = window[0].start_step;
-            let valid: usize = window.iter().map(|b| b.steps as usize).sum::<usize>().min(layout.steps);
-            let context_steps = if first_bar > 0 { window[0].steps as usize } else { 0 };
-            let canvas = Canvas { context_steps, locked: plan.locked_mask };
-            let in_window = |n: &&GridNote| n.start >= origin && ((n.start - origin) as usize) < valid;
-            let shift = |n: &GridNote| GridNote { start: n.start - origin, ..*n };
-            let mut known: Vec<GridNote> = plan.melody.iter().filter(in_window).map(shift).collect();
+            let valid: usize = window
+                .iter()
+                .map(|b| b.steps as usize)
+                .sum::<usize>()
+                .min(layout.steps);
+            let context_steps = if first_bar > 0 {
+                window[0].steps as usize
+            } else {
+                0
+            };
+            let canvas = Canvas {
+                context_steps,
+                locked: plan.locked_mask,
+            };
+            let in_window =
+                |n: &&GridNote| n.start >= origin && ((n.start - origin) as usize) < valid;
+            let shift = |n: &GridNote| GridNote {
+                start: n.start - origin,
+                ..*n
+            };
+            let mut known: Vec<GridNote> =
+                plan.melody.iter().filter(in_window).map(shift).collect();
             known.extend(plan.locked.iter().filter(in_window).map(shift));
-            known.extend(generated.iter().filter(in_window).map(shift).filter(|n| (n.start as usize) < context_steps));
+            known.extend(
+                generated
+                    .iter()
+                    .filter(in_window)
+                    .map(shift)
+                    .filter(|n| (n.start as usize) < context_steps),
+            );
             let bar_steps: Vec<u32> = window.iter().map(|b| b.steps).collect();
             let example = Example {
                 roll: data::rasterize(layout, valid, &known, 0),
@@ -302,7 +399,10 @@ impl GenreModel {
                     notes
                         .into_iter()
                         .filter(|n| n.start as usize >= context_steps)
-                        .map(|n| GridNote { start: n.start + origin, ..n }),
+                        .map(|n| GridNote {
+                            start: n.start + origin,
+                            ..n
+                        }),
                 );
             }
             if last_bar >= plan.bars.len() {
@@ -311,19 +411,37 @@ impl GenreModel {
             first_bar += hop;
             index += 1;
         }
-        generated.extend(plan.locked.iter().copied().filter(|n| (n.start as usize) < total_steps(&plan.bars)));
+        generated.extend(
+            plan.locked
+                .iter()
+                .copied()
+                .filter(|n| (n.start as usize) < total_steps(&plan.bars)),
+        );
         let score = scores.iter().sum::<f32>() / scores.len().max(1) as f32;
         (generated, score)
     }
 
     /// Generator and critic on one canvas: the pasted probabilities `[P, T]` and the score.
-    fn run_window(&self, example: &Example, latent: Vec<f32>, spectral: &mut SpectralState) -> (Vec<f32>, f32) {
+    fn run_window(
+        &self,
+        example: &Example,
+        latent: Vec<f32>,
+        spectral: &mut SpectralState,
+    ) -> (Vec<f32>, f32) {
         let batch = Batch::new(&self.layout, std::slice::from_ref(example), &self.device);
-        let z = Tensor::<2>::from_data(TensorData::new(latent, [1, self.config.latent]), &self.device);
+        let z = Tensor::<2>::from_data(
+            TensorData::new(latent, [1, self.config.latent]),
+            &self.device,
+        );
         let probs = sigmoid(self.generator.forward(batch.canvas(), z));
         let full = batch.paste(probs);
-        let score = self.critic.forward(full.clone(), batch.side.clone(), spectral);
-        (full.into_data().try_to_vec().expect("f32 output"), score.into_scalar::<f32>())
+        let score = self
+            .critic
+            .forward(full.clone(), batch.side.clone(), spectral);
+        (
+            full.into_data().try_to_vec().expect("f32 output"),
+            score.into_scalar::<f32>(),
+        )
     }
 
     /// Fill one window around a melody given on the grid (window-relative steps): the
@@ -333,7 +451,14 @@ impl GenreModel {
         let valid = (bar_steps.iter().sum::<u32>() as usize).min(layout.steps);
         let example = Example {
             roll: data::rasterize(layout, valid, melody, 0),
-            known: data::known_plane(layout, valid, Canvas { context_steps: 0, locked: 0 }),
+            known: data::known_plane(
+                layout,
+                valid,
+                Canvas {
+                    context_steps: 0,
+                    locked: 0,
+                },
+            ),
             position: data::position_planes(layout, bar_steps),
             valid_steps: valid,
             bar_steps: bar_steps.to_vec(),
@@ -343,7 +468,14 @@ impl GenreModel {
         let (probs, _) = self.run_window(&example, latent, &mut self.spectral.clone());
         (1..layout.roles.len())
             .flat_map(|role| {
-                data::binarize(layout, &probs, valid, role, self.config.onset_threshold, self.config.sustain_threshold)
+                data::binarize(
+                    layout,
+                    &probs,
+                    valid,
+                    role,
+                    self.config.onset_threshold,
+                    self.config.sustain_threshold,
+                )
             })
             .collect()
     }
@@ -352,20 +484,35 @@ impl GenreModel {
         let spb = self.config.steps_per_beat;
         let tpb = input.ticks_per_beat;
         let melody = melody_track(input).expect("checked in plan").clone();
-        let mut tracks = vec![Track { role: TrackRole::Melody, ..melody.clone() }];
+        let mut tracks = vec![Track {
+            role: TrackRole::Melody,
+            ..melody.clone()
+        }];
         let mut channels = (0u8..16).filter(|&c| c != 9 && c != melody.channel);
         for (r, &role) in self.config.roles.iter().enumerate().skip(1) {
             let is_drum = role == TrackRole::Drums;
-            let channel = if is_drum { 9 } else { channels.next().unwrap_or(0) };
+            let channel = if is_drum {
+                9
+            } else {
+                channels.next().unwrap_or(0)
+            };
             let mut track_notes: Vec<Note> = notes
                 .iter()
                 .filter(|n| n.role == r)
                 .map(|n| {
                     let start = grid::step_to_tick(&plan.bars, n.start, tpb, spb);
                     let end = grid::step_to_tick(&plan.bars, n.start + n.duration, tpb, spb);
-                    let velocity =
-                        if n.velocity > 0 { n.velocity } else { humanized_velocity(&plan.bars, n.start, is_drum) };
-                    Note { pitch: n.pitch, velocity, start, duration: (end - start).max(1) }
+                    let velocity = if n.velocity > 0 {
+                        n.velocity
+                    } else {
+                        humanized_velocity(&plan.bars, n.start, is_drum)
+                    };
+                    Note {
+                        pitch: n.pitch,
+                        velocity,
+                        start,
+                        duration: (end - start).max(1),
+                    }
                 })
                 .collect();
             track_notes.sort_by_key(|n| (n.start, n.pitch));
@@ -380,7 +527,10 @@ impl GenreModel {
             });
         }
         let mut texts = input.texts.clone();
-        texts.push(format!("orchestrion model={} hash={} seed={}", self.config.name, self.info.hash, seed));
+        texts.push(format!(
+            "orchestrion model={} hash={} seed={}",
+            self.config.name, self.info.hash, seed
+        ));
         Song {
             ticks_per_beat: input.ticks_per_beat,
             tempos: input.tempos.clone(),
@@ -398,12 +548,14 @@ fn total_steps(bars: &[Bar]) -> usize {
 
 /// Velocity from the position in the bar: downbeats a little louder, off-beats softer.
 fn humanized_velocity(bars: &[Bar], step: u32, is_drum: bool) -> u8 {
-    let i = bars.partition_point(|b| b.start_step <= step).saturating_sub(1);
+    let i = bars
+        .partition_point(|b| b.start_step <= step)
+        .saturating_sub(1);
     let within = step - bars[i].start_step;
     let base = if is_drum { 84 } else { 72 };
     if within == 0 {
         base + 16
-    } else if within % 4 == 0 {
+    } else if within.is_multiple_of(4) {
         base + 6
     } else {
         base - 6

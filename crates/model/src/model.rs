@@ -78,7 +78,12 @@ fn default_threshold() -> f32 {
 
 impl GanConfig {
     pub fn layout(&self) -> Layout {
-        Layout::new(&self.roles, &self.pitch_ranges, self.max_window_steps, self.steps_per_beat)
+        Layout::new(
+            &self.roles,
+            &self.pitch_ranges,
+            self.max_window_steps,
+            self.steps_per_beat,
+        )
     }
 
     /// Build both networks with weights drawn from `seed` (independent of any global RNG).
@@ -151,7 +156,11 @@ impl Conv {
 
     fn options(&self) -> ConvOptions<1> {
         let kernel = self.weight.dims()[2];
-        let pad = if self.stride == 1 { self.dilation * (kernel - 1) / 2 } else { 0 };
+        let pad = if self.stride == 1 {
+            self.dilation * (kernel - 1) / 2
+        } else {
+            0
+        };
         ConvOptions::new([self.stride], [pad], [self.dilation], 1)
     }
 
@@ -166,7 +175,12 @@ impl Conv {
         let weight = self.weight.val();
         let [cout, cin, kernel] = weight.dims();
         let cols = cin * kernel;
-        let w: Vec<f32> = weight.clone().detach().into_data().try_to_vec().expect("f32 weights");
+        let w: Vec<f32> = weight
+            .clone()
+            .detach()
+            .into_data()
+            .try_to_vec()
+            .expect("f32 weights");
         let mut v = vec![0.0f32; cols];
         for (o, &uo) in u.iter().enumerate() {
             for (vj, &wj) in v.iter_mut().zip(&w[o * cols..(o + 1) * cols]) {
@@ -175,10 +189,17 @@ impl Conv {
         }
         normalize(&mut v);
         for (o, uo) in u.iter_mut().enumerate() {
-            *uo = w[o * cols..(o + 1) * cols].iter().zip(&v).map(|(a, b)| a * b).sum();
+            *uo = w[o * cols..(o + 1) * cols]
+                .iter()
+                .zip(&v)
+                .map(|(a, b)| a * b)
+                .sum();
         }
         normalize(u);
-        let outer: Vec<f32> = u.iter().flat_map(|&uo| v.iter().map(move |&vj| uo * vj)).collect();
+        let outer: Vec<f32> = u
+            .iter()
+            .flat_map(|&uo| v.iter().map(move |&vj| uo * vj))
+            .collect();
         let device = weight.device();
         let outer = Tensor::<3>::from_data(TensorData::new(outer, [cout, cin, kernel]), &device);
         let sigma = (weight.clone() * outer).sum().reshape([1, 1, 1]);
@@ -232,7 +253,10 @@ impl Generator {
         let beats = beats.clone() + leaky_relu(self.beat2.forward(beats), SLOPE);
         let beats = beats.clone() + leaky_relu(self.beat3.forward(beats), SLOPE);
         let cb = beats.dims()[1];
-        let up = beats.unsqueeze_dim::<4>(3).repeat_dim(3, 4).reshape([b, cb, t]);
+        let up = beats
+            .unsqueeze_dim::<4>(3)
+            .repeat_dim(3, 4)
+            .reshape([b, cb, t]);
         let h = h + self.from_beats.forward(up);
         let h = leaky_relu(self.step_out.forward(h), SLOPE);
         self.pitch_out.forward(h)
@@ -274,7 +298,13 @@ impl SpectralState {
 
 impl Critic {
     fn layers(&self) -> [&Conv; 5] {
-        [&self.pitch_in, &self.to_beats, &self.beat, &self.to_bars, &self.score]
+        [
+            &self.pitch_in,
+            &self.to_beats,
+            &self.beat,
+            &self.to_bars,
+            &self.score,
+        ]
     }
 
     /// `roll`: `[B, P, T]`, `side` (mask + positions): `[B, R+4, T]` → `[B, 1]`.
@@ -349,7 +379,12 @@ mod tests {
         let layer = &c.pitch_in;
         let [_, cin, _] = layer.weight.dims();
         let x = Tensor::<3>::from_data(
-            TensorData::new((0..cin).map(|i| (i as f32 * 0.37).sin()).collect::<Vec<_>>(), [1, cin, 1]),
+            TensorData::new(
+                (0..cin)
+                    .map(|i| (i as f32 * 0.37).sin())
+                    .collect::<Vec<_>>(),
+                [1, cin, 1],
+            ),
             &device,
         );
         for _ in 0..30 {

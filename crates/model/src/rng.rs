@@ -10,7 +10,9 @@ pub struct Rng {
 
 impl Rng {
     pub fn new(seed: u64) -> Rng {
-        Rng { state: seed ^ 0x9E37_79B9_7F4A_7C15 }
+        Rng {
+            state: seed ^ 0x9E37_79B9_7F4A_7C15,
+        }
     }
 
     /// A generator for one purpose at one step, derived from a seed without shared state, so a
@@ -65,7 +67,10 @@ mod tests {
     fn same_seed_same_stream_and_streams_differ() {
         let a: Vec<u64> = (0..4).map(|_| Rng::derive(7, 1, 3).next_u64()).collect();
         assert!(a.windows(2).all(|w| w[0] == w[1]));
-        assert_ne!(Rng::derive(7, 1, 3).next_u64(), Rng::derive(7, 1, 4).next_u64());
+        assert_ne!(
+            Rng::derive(7, 1, 3).next_u64(),
+            Rng::derive(7, 1, 4).next_u64()
+        );
         let mut r = Rng::new(1);
         let mean: f32 = (0..10_000).map(|_| r.uniform()).sum::<f32>() / 10_000.0;
         assert!((mean - 0.5).abs() < 0.02, "{mean}");

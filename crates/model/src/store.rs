@@ -25,12 +25,17 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
 }
 
 fn checkpoint_error(path: &Path, reason: impl ToString) -> Error {
-    Error::Checkpoint { path: path.to_path_buf(), reason: reason.to_string() }
+    Error::Checkpoint {
+        path: path.to_path_buf(),
+        reason: reason.to_string(),
+    }
 }
 
 fn module_bytes<M: Module>(module: &M, path: &Path) -> Result<Vec<u8>, Error> {
     let mut store = SafetensorsStore::from_bytes(None);
-    module.save_into(&mut store).map_err(|e| checkpoint_error(path, e))?;
+    module
+        .save_into(&mut store)
+        .map_err(|e| checkpoint_error(path, e))?;
     store.get_bytes().map_err(|e| checkpoint_error(path, e))
 }
 
@@ -45,7 +50,10 @@ pub fn save_model(
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let json = serde_json::to_vec_pretty(config).expect("config serializes");
     write_atomic(&dir.join(CONFIG), &json)?;
-    write_atomic(&dir.join(GENERATOR), &module_bytes(generator, &dir.join(GENERATOR))?)?;
+    write_atomic(
+        &dir.join(GENERATOR),
+        &module_bytes(generator, &dir.join(GENERATOR))?,
+    )?;
     write_atomic(&dir.join(CRITIC), &module_bytes(critic, &dir.join(CRITIC))?)?;
     let json = serde_json::to_vec(spectral).expect("state serializes");
     write_atomic(&dir.join(SPECTRAL), &json)
@@ -70,11 +78,16 @@ fn load_module<M: Module + ModuleSnapshot>(module: M, path: &Path) -> Result<M, 
     })?;
     let mut module = module;
     let mut store = SafetensorsStore::from_bytes(Some(bytes));
-    let result = module.load_from(&mut store).map_err(|e| checkpoint_error(path, e))?;
+    let result = module
+        .load_from(&mut store)
+        .map_err(|e| checkpoint_error(path, e))?;
     if !result.errors.is_empty() || !result.missing.is_empty() {
         return Err(checkpoint_error(
             path,
-            format!("weights do not fit config.json (missing {:?}, errors {:?})", result.missing, result.errors),
+            format!(
+                "weights do not fit config.json (missing {:?}, errors {:?})",
+                result.missing, result.errors
+            ),
         ));
     }
     Ok(module)

@@ -186,24 +186,43 @@ impl Trainer {
         }
         let checkpoint = out.join(CHECKPOINT);
         let device = Device::flex().autodiff();
-        let mut eval: Vec<Window> =
-            if dataset.validation.is_empty() { dataset.train.clone() } else { dataset.validation.clone() };
+        let mut eval: Vec<Window> = if dataset.validation.is_empty() {
+            dataset.train.clone()
+        } else {
+            dataset.validation.clone()
+        };
         // Evenly spread, fixed validation melodies: the same ones at every evaluation.
         let stride = (eval.len() / options.eval_windows.max(1)).max(1);
-        eval = eval.into_iter().step_by(stride).take(options.eval_windows.max(1)).collect();
+        eval = eval
+            .into_iter()
+            .step_by(stride)
+            .take(options.eval_windows.max(1))
+            .collect();
         let (config, options, generator, critic, spectral, optim_g, optim_d, step) = if resume {
             let state_path = checkpoint.join(STATE);
             let text = std::fs::read(&state_path).map_err(|e| Error::Checkpoint {
                 path: state_path.clone(),
                 reason: format!("nothing to resume: {e}"),
             })?;
-            let state: TrainState = serde_json::from_slice(&text)
-                .map_err(|e| Error::Checkpoint { path: state_path.clone(), reason: e.to_string() })?;
+            let state: TrainState =
+                serde_json::from_slice(&text).map_err(|e| Error::Checkpoint {
+                    path: state_path.clone(),
+                    reason: e.to_string(),
+                })?;
             let config = store::read_config(&checkpoint)?;
             let (g, c) = config.init(0, &device);
-            let load_err = |p: PathBuf| move |e: burn::store::RecordError| Error::Checkpoint { path: p, reason: e.to_string() };
-            let g = g.try_load_file(checkpoint.join("generator.bpk")).map_err(load_err(checkpoint.join("generator.bpk")))?;
-            let c = c.try_load_file(checkpoint.join("critic.bpk")).map_err(load_err(checkpoint.join("critic.bpk")))?;
+            let load_err = |p: PathBuf| {
+                move |e: burn::store::RecordError| Error::Checkpoint {
+                    path: p,
+                    reason: e.to_string(),
+                }
+            };
+            let g = g
+                .try_load_file(checkpoint.join("generator.bpk"))
+                .map_err(load_err(checkpoint.join("generator.bpk")))?;
+            let c = c
+                .try_load_file(checkpoint.join("critic.bpk"))
+                .map_err(load_err(checkpoint.join("critic.bpk")))?;
             let og = optimizer(state.options.lr)
                 .load(checkpoint.join("optim_g.bpk"))
                 .map_err(load_err(checkpoint.join("optim_g.bpk")))?;
@@ -217,13 +236,24 @@ impl Trainer {
             if checkpoint.exists() {
                 return Err(Error::Checkpoint {
                     path: checkpoint,
-                    reason: "this run already has a checkpoint: pass --resume, or choose another --out".into(),
+                    reason:
+                        "this run already has a checkpoint: pass --resume, or choose another --out"
+                            .into(),
                 });
             }
             let config = config_for(&dataset.meta, &options);
             let (g, c) = config.init(options.seed, &device);
             let spectral = SpectralState::new(&c, options.seed);
-            (config, options.clone(), g, c, spectral, optimizer(options.lr), optimizer(options.lr), 0)
+            (
+                config,
+                options.clone(),
+                g,
+                c,
+                spectral,
+                optimizer(options.lr),
+                optimizer(options.lr),
+                0,
+            )
         };
         std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
         let trainer = Trainer {
@@ -255,7 +285,9 @@ impl Trainer {
     /// uninterrupted one.
     fn truncate_events(&self) -> Result<(), Error> {
         let path = self.out.join(EVENTS);
-        let Ok(text) = std::fs::read_to_string(&path) else { return Ok(()) };
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            return Ok(());
+        };
         let kept: String = text
             .lines()
             .filter(|line| {
@@ -283,7 +315,11 @@ impl Trainer {
     fn example(&self, rng: &mut Rng) -> Example {
         let window = &self.train[rng.below(self.train.len())];
         let (lo, hi) = self.meta.transpose;
-        let transpose = if hi > lo { lo as i32 + rng.below((hi - lo) as usize + 1) as i32 } else { lo as i32 };
+        let transpose = if hi > lo {
+            lo as i32 + rng.below((hi - lo) as usize + 1) as i32
+        } else {
+            lo as i32
+        };
         let valid = (window.steps() as usize).min(self.layout.steps);
         let first_bar = window.bar_steps.first().copied().unwrap_or(0) as usize;
         let canvas = data::random_canvas(&self.layout, first_bar, rng);
@@ -298,10 +334,17 @@ impl Trainer {
 
     fn batch(&self, stream: u64) -> (Batch, Tensor<2>) {
         let mut rng = Rng::derive(self.options.seed, stream, self.step);
-        let examples: Vec<Example> = (0..self.options.batch).map(|_| self.example(&mut rng)).collect();
+        let examples: Vec<Example> = (0..self.options.batch)
+            .map(|_| self.example(&mut rng))
+            .collect();
         let batch = Batch::new(&self.layout, &examples, &self.device);
-        let z: Vec<f32> = (0..self.options.batch * self.config.latent).map(|_| rng.normal()).collect();
-        let z = Tensor::from_data(TensorData::new(z, [self.options.batch, self.config.latent]), &self.device);
+        let z: Vec<f32> = (0..self.options.batch * self.config.latent)
+            .map(|_| rng.normal())
+            .collect();
+        let z = Tensor::from_data(
+            TensorData::new(z, [self.options.batch, self.config.latent]),
+            &self.device,
+        );
         (batch, z)
     }
 
@@ -314,8 +357,12 @@ impl Trainer {
             let (batch, z) = self.batch(0x100 + k as u64);
             let fake = sigmoid(self.generator.forward(batch.canvas(), z)).detach();
             let fake = batch.paste(fake);
-            let real_score = self.critic.forward(batch.roll.clone(), batch.side.clone(), &mut self.spectral);
-            let fake_score = self.critic.forward(fake, batch.side.clone(), &mut self.spectral);
+            let real_score =
+                self.critic
+                    .forward(batch.roll.clone(), batch.side.clone(), &mut self.spectral);
+            let fake_score = self
+                .critic
+                .forward(fake, batch.side.clone(), &mut self.spectral);
             let real_part = relu(real_score.neg() + 1.0).mean();
             let fake_part = relu(fake_score + 1.0).mean();
             let loss = real_part.clone() + fake_part.clone();
@@ -329,11 +376,16 @@ impl Trainer {
         let (batch, z) = self.batch(0x200);
         let logits = self.generator.forward(batch.canvas(), z);
         let full = batch.paste(sigmoid(logits.clone()));
-        let adv = self.critic.forward(full, batch.side.clone(), &mut self.spectral).mean().neg();
+        let adv = self
+            .critic
+            .forward(full, batch.side.clone(), &mut self.spectral)
+            .mean()
+            .neg();
         // Binary cross-entropy with logits on the hidden cells, positives weighted up.
         let hidden = batch.cell_known.clone().neg() + 1.0;
         let target = batch.roll.clone();
-        let bce = relu(logits.clone()) - logits.clone() * target.clone() + (logits.abs().neg().exp() + 1.0).log();
+        let bce = relu(logits.clone()) - logits.clone() * target.clone()
+            + (logits.abs().neg().exp() + 1.0).log();
         let weight = (target * (self.options.positive_weight - 1.0) + 1.0) * hidden.clone();
         let recon = (bce * weight).sum() / (hidden.sum() + 1.0);
         let loss = adv.clone() + recon.clone() * self.options.recon_weight;
@@ -375,7 +427,10 @@ impl Trainer {
         let mut generated = MetricsAccumulator::new();
         let mut real = MetricsAccumulator::new();
         for (i, window) in self.eval.iter().enumerate() {
-            let melody: Vec<GridNote> = grid_notes(&window.notes).into_iter().filter(|n| n.role == 0).collect();
+            let melody: Vec<GridNote> = grid_notes(&window.notes)
+                .into_iter()
+                .filter(|n| n.role == 0)
+                .collect();
             let notes = model.fill_window(&window.bar_steps, &melody, self.options.seed ^ i as u64);
             let mut out = window.clone();
             out.notes = notes
@@ -400,7 +455,12 @@ impl Trainer {
         let generated = generated.finish();
         let reference = self.reference.clone().unwrap_or_else(|| real.finish());
         let distance = metric_distance(&generated, &reference);
-        Ok(Evaluation { step: self.step, generated, reference, distance })
+        Ok(Evaluation {
+            step: self.step,
+            generated,
+            reference,
+            distance,
+        })
     }
 
     /// Write the checkpoint atomically: a complete folder is renamed into place.
@@ -409,14 +469,42 @@ impl Trainer {
         let tmp = self.out.join("checkpoint.tmp");
         let old = self.out.join("checkpoint.old");
         let _ = std::fs::remove_dir_all(&tmp);
-        store::save_model(&tmp, &self.config, &self.generator.valid(), &self.critic.valid(), &self.spectral)?;
-        let err = |p: PathBuf| move |e: burn::store::RecordError| Error::Checkpoint { path: p, reason: e.to_string() };
-        self.generator.clone().save_file(tmp.join("generator.bpk")).map_err(err(tmp.clone()))?;
-        self.critic.clone().save_file(tmp.join("critic.bpk")).map_err(err(tmp.clone()))?;
-        self.optim_g.save(tmp.join("optim_g.bpk")).map_err(err(tmp.clone()))?;
-        self.optim_d.save(tmp.join("optim_d.bpk")).map_err(err(tmp.clone()))?;
-        let state = TrainState { step: self.step, options: self.options.clone(), spectral: self.spectral.clone() };
-        write_atomic(&tmp.join(STATE), &serde_json::to_vec_pretty(&state).expect("state serializes"))?;
+        store::save_model(
+            &tmp,
+            &self.config,
+            &self.generator.valid(),
+            &self.critic.valid(),
+            &self.spectral,
+        )?;
+        let err = |p: PathBuf| {
+            move |e: burn::store::RecordError| Error::Checkpoint {
+                path: p,
+                reason: e.to_string(),
+            }
+        };
+        self.generator
+            .clone()
+            .save_file(tmp.join("generator.bpk"))
+            .map_err(err(tmp.clone()))?;
+        self.critic
+            .clone()
+            .save_file(tmp.join("critic.bpk"))
+            .map_err(err(tmp.clone()))?;
+        self.optim_g
+            .save(tmp.join("optim_g.bpk"))
+            .map_err(err(tmp.clone()))?;
+        self.optim_d
+            .save(tmp.join("optim_d.bpk"))
+            .map_err(err(tmp.clone()))?;
+        let state = TrainState {
+            step: self.step,
+            options: self.options.clone(),
+            spectral: self.spectral.clone(),
+        };
+        write_atomic(
+            &tmp.join(STATE),
+            &serde_json::to_vec_pretty(&state).expect("state serializes"),
+        )?;
         let _ = std::fs::remove_dir_all(&old);
         if dir.exists() {
             std::fs::rename(&dir, &old).map_err(|e| Error::io(&dir, e))?;
@@ -436,7 +524,9 @@ impl Trainer {
     ) -> Result<(), Error> {
         if self.step == 0 {
             let evaluation = self.evaluate()?;
-            self.append_event(&serde_json::json!({"kind": "eval", "step": 0, "evaluation": evaluation}))?;
+            self.append_event(
+                &serde_json::json!({"kind": "eval", "step": 0, "evaluation": evaluation}),
+            )?;
             on_eval(&evaluation);
         }
         while self.step < self.options.steps && !stop.load(Ordering::SeqCst) {
@@ -445,21 +535,30 @@ impl Trainer {
             event["kind"] = "step".into();
             self.append_event(&event)?;
             on_step(&losses);
-            if self.step % self.options.eval_every.max(1) == 0 || self.step == self.options.steps {
+            if self.step.is_multiple_of(self.options.eval_every.max(1))
+                || self.step == self.options.steps
+            {
                 self.checkpoint_and_evaluate(on_eval)?;
             }
         }
-        if self.step % self.options.eval_every.max(1) != 0 && self.step != self.options.steps {
+        if !self.step.is_multiple_of(self.options.eval_every.max(1))
+            && self.step != self.options.steps
+        {
             // Stopped early (Ctrl-C): keep what was learned.
             self.save_checkpoint()?;
         }
         Ok(())
     }
 
-    fn checkpoint_and_evaluate(&mut self, on_eval: &mut dyn FnMut(&Evaluation)) -> Result<(), Error> {
+    fn checkpoint_and_evaluate(
+        &mut self,
+        on_eval: &mut dyn FnMut(&Evaluation),
+    ) -> Result<(), Error> {
         self.save_checkpoint()?;
         let evaluation = self.evaluate()?;
-        self.append_event(&serde_json::json!({"kind": "eval", "step": self.step, "evaluation": evaluation}))?;
+        self.append_event(
+            &serde_json::json!({"kind": "eval", "step": self.step, "evaluation": evaluation}),
+        )?;
         on_eval(&evaluation);
         self.write_samples()?;
         Ok(())
@@ -472,7 +571,10 @@ impl Trainer {
         let model = self.snapshot();
         for (i, window) in self.eval.iter().take(2).enumerate() {
             let song = window_song(&self.meta, window);
-            let options = crate::GenerateOptions { seed: self.options.seed, ..Default::default() };
+            let options = crate::GenerateOptions {
+                seed: self.options.seed,
+                ..Default::default()
+            };
             if let Ok(generation) = model.generate(&song, &options) {
                 let path = dir.join(format!("step-{:06}-{i}.mid", self.step));
                 write_atomic(&path, &generation.song.to_midi_bytes())?;
@@ -489,15 +591,16 @@ pub fn window_song(meta: &DatasetMeta, window: &Window) -> orchestrion_music::So
     let spb = meta.steps_per_beat as u64;
     let bar = window.bar_steps.first().copied().unwrap_or(16) as u64;
     // Meter from the bar length: quarter-note meters when the bar is whole beats, else eighths.
-    let (numerator, denominator) = if bar % spb == 0 && meta.meters.iter().all(|m| m.1 == 4) {
-        ((bar / spb) as u8, 4)
-    } else {
-        meta.meters
-            .iter()
-            .copied()
-            .find(|&(n, d)| n as u64 * spb * 4 / d as u64 == bar)
-            .unwrap_or(((bar * 2 / spb) as u8, 8))
-    };
+    let (numerator, denominator) =
+        if bar.is_multiple_of(spb) && meta.meters.iter().all(|m| m.1 == 4) {
+            ((bar / spb) as u8, 4)
+        } else {
+            meta.meters
+                .iter()
+                .copied()
+                .find(|&(n, d)| n as u64 * spb * 4 / d as u64 == bar)
+                .unwrap_or(((bar * 2 / spb) as u8, 8))
+        };
     let notes = window
         .notes
         .iter()
@@ -511,8 +614,15 @@ pub fn window_song(meta: &DatasetMeta, window: &Window) -> orchestrion_music::So
         .collect();
     Song {
         ticks_per_beat: tpb as u16,
-        tempos: vec![TempoChange { tick: 0, micros_per_beat: 500_000 }],
-        meters: vec![Meter { tick: 0, numerator, denominator }],
+        tempos: vec![TempoChange {
+            tick: 0,
+            micros_per_beat: 500_000,
+        }],
+        meters: vec![Meter {
+            tick: 0,
+            numerator,
+            denominator,
+        }],
         key_signatures: vec![],
         tracks: vec![Track {
             name: "Melody".into(),
@@ -532,8 +642,14 @@ pub fn window_song(meta: &DatasetMeta, window: &Window) -> orchestrion_music::So
 pub fn metric_distance(generated: &MetricsReport, reference: &MetricsReport) -> f64 {
     let mut sum = 0.0;
     let mut count = 0usize;
-    for r in reference.tracks.iter().filter(|t| t.role != orchestrion_music::TrackRole::Melody) {
-        let Some(g) = generated.track(r.role) else { continue };
+    for r in reference
+        .tracks
+        .iter()
+        .filter(|t| t.role != orchestrion_music::TrackRole::Melody)
+    {
+        let Some(g) = generated.track(r.role) else {
+            continue;
+        };
         let pairs = [
             (g.empty_bar_rate, r.empty_bar_rate),
             (g.used_pitch_classes, r.used_pitch_classes),
@@ -553,5 +669,9 @@ pub fn metric_distance(generated: &MetricsReport, reference: &MetricsReport) -> 
             }
         }
     }
-    if count == 0 { f64::INFINITY } else { sum / count as f64 }
+    if count == 0 {
+        f64::INFINITY
+    } else {
+        sum / count as f64
+    }
 }

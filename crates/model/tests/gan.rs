@@ -39,22 +39,54 @@ fn synthetic(count: usize) -> Vec<Window> {
             let mut notes = Vec::new();
             for b in 0..2u32 {
                 let start = (b * bar) as u16;
-                notes.push(WindowNote { track: 0, pitch: root + 4 * b as u8, velocity: 90, start, duration: 4 });
-                notes.push(WindowNote { track: 0, pitch: root + 7, velocity: 90, start: start + 8, duration: 4 });
+                notes.push(WindowNote {
+                    track: 0,
+                    pitch: root + 4 * b as u8,
+                    velocity: 90,
+                    start,
+                    duration: 4,
+                });
+                notes.push(WindowNote {
+                    track: 0,
+                    pitch: root + 7,
+                    velocity: 90,
+                    start: start + 8,
+                    duration: 4,
+                });
                 for beat in 0..bar / 4 {
                     let s = start + (beat * 4) as u16;
-                    notes.push(WindowNote { track: 1, pitch: root - 24, velocity: 80, start: s, duration: 3 });
+                    notes.push(WindowNote {
+                        track: 1,
+                        pitch: root - 24,
+                        velocity: 80,
+                        start: s,
+                        duration: 3,
+                    });
                 }
-                notes.push(WindowNote { track: 2, pitch: 36, velocity: 100, start, duration: 1 });
+                notes.push(WindowNote {
+                    track: 2,
+                    pitch: 36,
+                    velocity: 100,
+                    start,
+                    duration: 1,
+                });
             }
-            Window { song: i as u32, bar_steps: vec![bar, bar], notes }
+            Window {
+                song: i as u32,
+                bar_steps: vec![bar, bar],
+                notes,
+            }
         })
         .collect()
 }
 
 fn dataset() -> Dataset {
     let windows = synthetic(64);
-    Dataset { meta: meta(), train: windows[..56].to_vec(), validation: windows[56..].to_vec() }
+    Dataset {
+        meta: meta(),
+        train: windows[..56].to_vec(),
+        validation: windows[56..].to_vec(),
+    }
 }
 
 fn tiny_options(steps: u64) -> TrainOptions {
@@ -73,7 +105,9 @@ fn tiny_options(steps: u64) -> TrainOptions {
 
 fn train(out: &Path, steps: u64, resume: bool) -> Trainer {
     let mut trainer = Trainer::new(dataset(), None, out, tiny_options(steps), resume).unwrap();
-    trainer.run(&AtomicBool::new(false), &mut |_| {}, &mut |_| {}).unwrap();
+    trainer
+        .run(&AtomicBool::new(false), &mut |_| {}, &mut |_| {})
+        .unwrap();
     trainer
 }
 
@@ -102,7 +136,11 @@ fn same_seed_gives_the_same_weights_and_resume_continues_exactly() {
     assert_ne!(weights(&a), weights(&c));
     let resumed = train(&c, 6, true);
     assert_eq!(resumed.step(), 6);
-    assert_eq!(weights(&a), weights(&c), "resume gives the uninterrupted result");
+    assert_eq!(
+        weights(&a),
+        weights(&c),
+        "resume gives the uninterrupted result"
+    );
     let log = |d: &Path| {
         std::fs::read_to_string(d.join("events.jsonl"))
             .unwrap()
@@ -112,8 +150,15 @@ fn same_seed_gives_the_same_weights_and_resume_continues_exactly() {
             .collect::<Vec<_>>()
     };
     assert_eq!(log(&a).len(), 6);
-    assert_eq!(log(&a), log(&c), "the resumed log has every step's losses once, identical");
-    assert!(Trainer::new(dataset(), None, &a, tiny_options(6), false).is_err(), "no silent overwrite");
+    assert_eq!(
+        log(&a),
+        log(&c),
+        "the resumed log has every step's losses once, identical"
+    );
+    assert!(
+        Trainer::new(dataset(), None, &a, tiny_options(6), false).is_err(),
+        "no silent overwrite"
+    );
     for d in [a, b, c] {
         let _ = std::fs::remove_dir_all(d);
     }
@@ -135,8 +180,15 @@ fn melody_song(bars: u32, numerator: u8) -> Song {
     }
     Song {
         ticks_per_beat: 480,
-        tempos: vec![TempoChange { tick: 0, micros_per_beat: 500_000 }],
-        meters: vec![Meter { tick: 0, numerator, denominator: 4 }],
+        tempos: vec![TempoChange {
+            tick: 0,
+            micros_per_beat: 500_000,
+        }],
+        meters: vec![Meter {
+            tick: 0,
+            numerator,
+            denominator: 4,
+        }],
         key_signatures: vec![],
         tracks: vec![Track {
             name: "Lead".into(),
@@ -166,39 +218,94 @@ fn any_length_keeps_the_melody_and_reproduces_from_the_seed() {
     let model = GenreModel::load(&shared_model()).unwrap();
     for bars in [3u32, 8, 37] {
         let song = melody_song(bars, 4);
-        let options = GenerateOptions { seed: 11, candidates: 3, ..Default::default() };
+        let options = GenerateOptions {
+            seed: 11,
+            candidates: 3,
+            ..Default::default()
+        };
         let generation = model.generate(&song, &options).unwrap();
-        let report = orchestrion_metrics::melody::melody_preserved(&song.tracks[0].notes, &generation.song);
+        let report =
+            orchestrion_metrics::melody::melody_preserved(&song.tracks[0].notes, &generation.song);
         assert!(report.missing.is_empty(), "{bars} bars: melody changed");
         assert_eq!(generation.song.tracks[0].notes, song.tracks[0].notes);
         assert_eq!(generation.song.tracks.len(), 3);
         let end = bars as u64 * 4 * 480;
         for track in &generation.song.tracks[1..] {
-            assert!(track.notes.iter().all(|n| n.start < end), "{bars} bars: notes past the end");
+            assert!(
+                track.notes.iter().all(|n| n.start < end),
+                "{bars} bars: notes past the end"
+            );
         }
         assert_eq!(generation.candidates.len(), 3);
-        assert!(generation.song.texts.iter().any(|t| t.contains(&generation.model_hash)
-            && t.contains(&format!("seed={}", generation.seed))));
+        assert!(
+            generation
+                .song
+                .texts
+                .iter()
+                .any(|t| t.contains(&generation.model_hash)
+                    && t.contains(&format!("seed={}", generation.seed)))
+        );
         let again = model.generate(&song, &options).unwrap();
-        assert_eq!(again.song.to_midi_bytes(), generation.song.to_midi_bytes(), "same command, same bytes");
-        let alone = GenerateOptions { seed: generation.seed, candidates: 1, ..Default::default() };
+        assert_eq!(
+            again.song.to_midi_bytes(),
+            generation.song.to_midi_bytes(),
+            "same command, same bytes"
+        );
+        let alone = GenerateOptions {
+            seed: generation.seed,
+            candidates: 1,
+            ..Default::default()
+        };
         let reproduced = model.generate(&song, &alone).unwrap();
-        assert_eq!(reproduced.song.to_midi_bytes(), generation.song.to_midi_bytes(), "the printed seed reproduces it");
+        assert_eq!(
+            reproduced.song.to_midi_bytes(),
+            generation.song.to_midi_bytes(),
+            "the printed seed reproduces it"
+        );
         let bar_count = orchestrion_model::grid::bars(&generation.song, 4, end, 0).len();
         assert_eq!(bar_count as u32, bars);
     }
-    let waltz = model.generate(&melody_song(5, 3), &GenerateOptions::default()).unwrap();
-    assert_eq!(waltz.song.tracks[0].notes, melody_song(5, 3).tracks[0].notes);
+    let waltz = model
+        .generate(&melody_song(5, 3), &GenerateOptions::default())
+        .unwrap();
+    assert_eq!(
+        waltz.song.tracks[0].notes,
+        melody_song(5, 3).tracks[0].notes
+    );
 }
 
 #[test]
 fn locked_parts_are_kept_note_for_note() {
     let model = GenreModel::load(&shared_model()).unwrap();
     let song = melody_song(6, 4);
-    let first = model.generate(&song, &GenerateOptions { seed: 1, ..Default::default() }).unwrap();
+    let first = model
+        .generate(
+            &song,
+            &GenerateOptions {
+                seed: 1,
+                ..Default::default()
+            },
+        )
+        .unwrap();
     let lock = Some((first.song.clone(), vec![TrackRole::Bass]));
-    let second = model.generate(&song, &GenerateOptions { seed: 2, lock, ..Default::default() }).unwrap();
-    let bass = |s: &Song| s.tracks.iter().find(|t| t.role == TrackRole::Bass).unwrap().notes.clone();
+    let second = model
+        .generate(
+            &song,
+            &GenerateOptions {
+                seed: 2,
+                lock,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let bass = |s: &Song| {
+        s.tracks
+            .iter()
+            .find(|t| t.role == TrackRole::Bass)
+            .unwrap()
+            .notes
+            .clone()
+    };
     assert_eq!(bass(&first.song), bass(&second.song));
 }
 
@@ -207,13 +314,28 @@ fn bad_requests_get_clear_errors() {
     let model = GenreModel::load(&shared_model()).unwrap();
     let mut empty = melody_song(2, 4);
     empty.tracks[0].notes.clear();
-    assert!(matches!(model.generate(&empty, &GenerateOptions::default()), Err(Error::EmptyMelody)));
+    assert!(matches!(
+        model.generate(&empty, &GenerateOptions::default()),
+        Err(Error::EmptyMelody)
+    ));
     let mut jig = melody_song(2, 4);
-    jig.meters[0] = Meter { tick: 0, numerator: 6, denominator: 8 };
-    let err = model.generate(&jig, &GenerateOptions::default()).unwrap_err();
+    jig.meters[0] = Meter {
+        tick: 0,
+        numerator: 6,
+        denominator: 8,
+    };
+    let err = model
+        .generate(&jig, &GenerateOptions::default())
+        .unwrap_err();
     assert!(err.to_string().contains("6/8"), "{err}");
-    let long = GenerateOptions { bars: Some(100_000), ..Default::default() };
-    assert!(matches!(model.generate(&melody_song(2, 4), &long), Err(Error::TooLong { .. })));
+    let long = GenerateOptions {
+        bars: Some(100_000),
+        ..Default::default()
+    };
+    assert!(matches!(
+        model.generate(&melody_song(2, 4), &long),
+        Err(Error::TooLong { .. })
+    ));
     let missing = GenreModel::load(Path::new("/no/such/model")).err().unwrap();
     assert!(missing.to_string().contains("/no/such/model"), "{missing}");
     let listed = orchestrion_model::list_models(shared_model().parent().unwrap());

@@ -35,10 +35,19 @@ fn a_minute_of_training_moves_metrics_toward_the_data() {
         latent: 16,
         ..TrainOptions::default()
     };
-    let mut trainer = Trainer::new(dataset, Some(stats.metrics), &base.join("run"), options, false).unwrap();
+    let mut trainer = Trainer::new(
+        dataset,
+        Some(stats.metrics),
+        &base.join("run"),
+        options,
+        false,
+    )
+    .unwrap();
     let before = trainer.evaluate().unwrap();
     let started = std::time::Instant::now();
-    trainer.run(&AtomicBool::new(false), &mut |_| {}, &mut |_| {}).unwrap();
+    trainer
+        .run(&AtomicBool::new(false), &mut |_| {}, &mut |_| {})
+        .unwrap();
     let after = trainer.evaluate().unwrap();
     eprintln!(
         "metric distance to the data: untrained {:.3}, after {} steps ({:.0} s) {:.3}",
@@ -47,6 +56,11 @@ fn a_minute_of_training_moves_metrics_toward_the_data() {
         started.elapsed().as_secs_f64(),
         after.distance
     );
-    assert!(after.distance < 0.7 * before.distance, "{} vs {}", after.distance, before.distance);
+    assert!(
+        after.distance < 0.7 * before.distance,
+        "{} vs {}",
+        after.distance,
+        before.distance
+    );
     let _ = std::fs::remove_dir_all(&base);
 }

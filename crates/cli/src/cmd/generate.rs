@@ -47,7 +47,9 @@ fn parse_role(name: &str) -> anyhow::Result<TrackRole> {
     ];
     all.into_iter()
         .find(|r| r.as_str() == name.trim().to_lowercase())
-        .with_context(|| format!("unknown role {name:?} (try drums, bass, piano, guitar, strings, pad)"))
+        .with_context(|| {
+            format!("unknown role {name:?} (try drums, bass, piano, guitar, strings, pad)")
+        })
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -58,12 +60,21 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Some(path) => {
             let previous = Song::read_file(path, &Limits::default())
                 .with_context(|| format!("reading {}", path.display()))?;
-            let roles = args.lock.iter().map(|r| parse_role(r)).collect::<anyhow::Result<Vec<_>>>()?;
+            let roles = args
+                .lock
+                .iter()
+                .map(|r| parse_role(r))
+                .collect::<anyhow::Result<Vec<_>>>()?;
             Some((previous, roles))
         }
         None => None,
     };
-    let options = GenerateOptions { bars: args.bars, seed: args.seed, candidates: args.candidates, lock };
+    let options = GenerateOptions {
+        bars: args.bars,
+        seed: args.seed,
+        candidates: args.candidates,
+        lock,
+    };
     let generation = model.generate(&melody, &options)?;
     generation
         .song

@@ -18,7 +18,10 @@ pub struct Args {
 /// the current directory's `models/`.
 fn default_dirs() -> Vec<PathBuf> {
     let mut dirs = Vec::new();
-    if let Some(exe_dir) = std::env::current_exe().ok().and_then(|p| p.parent().map(|d| d.to_path_buf())) {
+    if let Some(exe_dir) = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent().map(|d| d.to_path_buf()))
+    {
         dirs.push(exe_dir.join("models"));
     }
     dirs.push(PathBuf::from("orchestrion-data/models"));
@@ -58,10 +61,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         println!("no models installed (looked in {})", places.join(", "));
         return Ok(());
     }
-    println!("{:<12} {:<34} {:<12} {:<18} summary", "name", "roles", "meters", "hash");
+    println!(
+        "{:<12} {:<34} {:<12} {:<18} summary",
+        "name", "roles", "meters", "hash"
+    );
     for info in found {
         let roles: Vec<&str> = info.roles.iter().map(|r| r.as_str()).collect();
-        let meters: Vec<String> = info.meters.iter().map(|(n, d)| format!("{n}/{d}")).collect();
+        let meters: Vec<String> = info
+            .meters
+            .iter()
+            .map(|(n, d)| format!("{n}/{d}"))
+            .collect();
         println!(
             "{:<12} {:<34} {:<12} {:<18} {}",
             info.name,

@@ -48,7 +48,9 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<()> {
     let dataset = orchestrion_dataset::Dataset::open(&args.data)
         .with_context(|| format!("opening dataset {}", args.data.display()))?;
-    let reference = orchestrion_dataset::load_stats(&args.data.join("stats.json")).ok().map(|s| s.metrics);
+    let reference = orchestrion_dataset::load_stats(&args.data.join("stats.json"))
+        .ok()
+        .map(|s| s.metrics);
     let options = TrainOptions {
         steps: args.steps,
         batch: args.batch,
@@ -71,15 +73,24 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     bar.set_position(trainer.step());
     let mut on_step = |l: &orchestrion_model::training::StepLosses| {
         bar.set_position(l.step);
-        bar.set_message(format!("G {:.3} (rec {:.3})  D {:.3}  {:.0} ms", l.g_loss, l.recon, l.d_loss, l.millis));
+        bar.set_message(format!(
+            "G {:.3} (rec {:.3})  D {:.3}  {:.0} ms",
+            l.g_loss, l.recon, l.d_loss, l.millis
+        ));
     };
     let mut on_eval = |e: &orchestrion_model::training::Evaluation| {
-        bar.println(format!("step {}: metric distance to the data {:.3}", e.step, e.distance));
+        bar.println(format!(
+            "step {}: metric distance to the data {:.3}",
+            e.step, e.distance
+        ));
     };
     trainer.run(&stop, &mut on_step, &mut on_eval)?;
     bar.finish();
     if stop.load(Ordering::SeqCst) {
-        eprintln!("stopped at step {}; checkpoint written. Continue with --resume.", trainer.step());
+        eprintln!(
+            "stopped at step {}; checkpoint written. Continue with --resume.",
+            trainer.step()
+        );
     }
     println!("checkpoint: {}", args.out.join("checkpoint").display());
     Ok(())
@@ -88,7 +99,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 /// Set `stop` on Ctrl-C, so the loop finishes its step and writes a checkpoint.
 fn watch_ctrl_c(stop: Arc<AtomicBool>) {
     std::thread::spawn(move || {
-        let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+        let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
             return;
         };
         if runtime.block_on(tokio::signal::ctrl_c()).is_ok() {
