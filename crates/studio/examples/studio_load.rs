@@ -25,7 +25,13 @@ fn peak_rss_mib(pid: u32) -> f64 {
         .unwrap_or(f64::NAN)
 }
 
-async fn compose_once(client: &reqwest::Client, base: &str, melody: &str, model: &str, seed: u64) -> Result<(), String> {
+async fn compose_once(
+    client: &reqwest::Client,
+    base: &str,
+    melody: &str,
+    model: &str,
+    seed: u64,
+) -> Result<(), String> {
     let r: Value = client
         .post(format!("{base}/api/compositions"))
         .json(&json!({"melody_id": melody, "model": model, "bars": 8, "seed": seed}))
@@ -35,11 +41,24 @@ async fn compose_once(client: &reqwest::Client, base: &str, melody: &str, model:
         .json()
         .await
         .map_err(|e| e.to_string())?;
-    let job = r["job"]["id"].as_str().ok_or(format!("no job: {r}"))?.to_string();
-    let id = r["composition"]["id"].as_str().unwrap_or_default().to_string();
+    let job = r["job"]["id"]
+        .as_str()
+        .ok_or(format!("no job: {r}"))?
+        .to_string();
+    let id = r["composition"]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     let started = Instant::now();
     loop {
-        let j: Value = client.get(format!("{base}/api/jobs/{job}")).send().await.map_err(|e| e.to_string())?.json().await.map_err(|e| e.to_string())?;
+        let j: Value = client
+            .get(format!("{base}/api/jobs/{job}"))
+            .send()
+            .await
+            .map_err(|e| e.to_string())?
+            .json()
+            .await
+            .map_err(|e| e.to_string())?;
         match j["status"].as_str() {
             Some("succeeded") => break,
             Some("failed" | "cancelled") => return Err(format!("job ended: {j}")),
@@ -50,7 +69,11 @@ async fn compose_once(client: &reqwest::Client, base: &str, melody: &str, model:
         }
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
-    let midi = client.get(format!("{base}/api/compositions/{id}/midi")).send().await.map_err(|e| e.to_string())?;
+    let midi = client
+        .get(format!("{base}/api/compositions/{id}/midi"))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
     if midi.status() != 200 {
         return Err(format!("midi status {}", midi.status()));
     }
@@ -67,35 +90,84 @@ async fn main() {
     }
     let (bin, models) = (&args[1], &args[2]);
     let data = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let base = format!("http://127.0.0.1:{port}");
     let mut server = Command::new(bin)
-        .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--models-dir", models, "--max-jobs-per-user", "10000"])
+        .args([
+            "serve",
+            "--bind",
+            &format!("127.0.0.1:{port}"),
+            "--models-dir",
+            models,
+            "--max-jobs-per-user",
+            "10000",
+        ])
         .arg("--data-dir")
         .arg(data.path())
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .spawn()
         .expect("start server");
-    let client = reqwest::Client::builder().pool_max_idle_per_host(600).timeout(Duration::from_secs(60)).build().unwrap();
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(600)
+        .timeout(Duration::from_secs(60))
+        .build()
+        .unwrap();
     let started = Instant::now();
-    while client.get(format!("{base}/readyz")).send().await.map(|r| r.status() != 200).unwrap_or(true) {
-        assert!(started.elapsed() < Duration::from_secs(120), "server not ready");
+    while client
+        .get(format!("{base}/readyz"))
+        .send()
+        .await
+        .map(|r| r.status() != 200)
+        .unwrap_or(true)
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "server not ready"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let models_json: Value = client.get(format!("{base}/api/models")).send().await.unwrap().json().await.unwrap();
-    let model = args.get(3).cloned().unwrap_or_else(|| models_json["items"][0]["name"].as_str().expect("a model").to_string());
-    let melody: Value = client.post(format!("{base}/api/melodies")).json(&json!({"sample": "ode_to_joy"})).send().await.unwrap().json().await.unwrap();
+    let models_json: Value = client
+        .get(format!("{base}/api/models"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let model = args.get(3).cloned().unwrap_or_else(|| {
+        models_json["items"][0]["name"]
+            .as_str()
+            .expect("a model")
+            .to_string()
+    });
+    let melody: Value = client
+        .post(format!("{base}/api/melodies"))
+        .json(&json!({"sample": "ode_to_joy"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let melody = melody["id"].as_str().unwrap().to_string();
 
     // 1. Latency: sequential, 8 bars, POST → MIDI downloaded.
     for seed in 0..3 {
-        compose_once(&client, &base, &melody, &model, seed).await.unwrap();
+        compose_once(&client, &base, &melody, &model, seed)
+            .await
+            .unwrap();
     }
     let mut lat = Vec::new();
     for seed in 0..50 {
         let t = Instant::now();
-        compose_once(&client, &base, &melody, &model, 100 + seed).await.unwrap();
+        compose_once(&client, &base, &melody, &model, 100 + seed)
+            .await
+            .unwrap();
         lat.push(t.elapsed().as_secs_f64() * 1000.0);
     }
     lat.sort_by(f64::total_cmp);
@@ -106,7 +178,13 @@ async fn main() {
     let mut tasks = Vec::new();
     let sem = std::sync::Arc::new(tokio::sync::Semaphore::new(16));
     for seed in 0..total {
-        let (client, base, melody, model, sem) = (client.clone(), base.clone(), melody.clone(), model.clone(), sem.clone());
+        let (client, base, melody, model, sem) = (
+            client.clone(),
+            base.clone(),
+            melody.clone(),
+            model.clone(),
+            sem.clone(),
+        );
         tasks.push(tokio::spawn(async move {
             let _p = sem.acquire().await.unwrap();
             compose_once(&client, &base, &melody, &model, 1000 + seed).await
@@ -132,7 +210,12 @@ async fn main() {
                 2 => format!("/api/melodies/{melody}"),
                 _ => "/api/compositions?limit=20".to_string(),
             };
-            client.get(format!("{base}{path}")).send().await.map(|r| r.status().is_success()).unwrap_or(false)
+            client
+                .get(format!("{base}{path}"))
+                .send()
+                .await
+                .map(|r| r.status().is_success())
+                .unwrap_or(false)
         }));
     }
     let mut errors = 0;
@@ -144,15 +227,31 @@ async fn main() {
     let burst_ms = t.elapsed().as_secs_f64() * 1000.0;
     let rss = peak_rss_mib(server.id());
 
-    let _ = Command::new("kill").args(["-TERM", &server.id().to_string()]).status();
+    let _ = Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status();
     let _ = server.wait();
 
     println!("| measure | result | target |");
     println!("|---|---|---|");
-    println!("| compose 8 bars end to end (POST → MIDI), p50 | {:.1} ms | < 200 ms |", percentile(&lat, 0.5));
-    println!("| compose 8 bars end to end, p95 | {:.1} ms | |", percentile(&lat, 0.95));
-    println!("| sustained compositions/s (200, 16 in flight) | {per_sec:.1} /s ({failed} failed) | ≥ 20 /s |");
+    println!(
+        "| compose 8 bars end to end (POST → MIDI), p50 | {:.1} ms | < 200 ms |",
+        percentile(&lat, 0.5)
+    );
+    println!(
+        "| compose 8 bars end to end, p95 | {:.1} ms | |",
+        percentile(&lat, 0.95)
+    );
+    println!(
+        "| sustained compositions/s (200, 16 in flight) | {per_sec:.1} /s ({failed} failed) | ≥ 20 /s |"
+    );
     println!("| 500 concurrent GETs | {errors} errors, {burst_ms:.0} ms | 0 errors |");
     println!("| server peak RSS (VmHWM) | {rss:.0} MiB | < 300 MB |");
-    println!("model: {model}; models loaded: {}", models_json["items"].as_array().map(|a| a.len()).unwrap_or(0));
+    println!(
+        "model: {model}; models loaded: {}",
+        models_json["items"]
+            .as_array()
+            .map(|a| a.len())
+            .unwrap_or(0)
+    );
 }

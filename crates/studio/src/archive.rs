@@ -78,10 +78,15 @@ pub fn read_midi_zip(bytes: &[u8], limits: &Limits) -> Result<Vec<ArchiveFile>, 
                 limits.max_zip_bytes
             )));
         }
-        files.push(ArchiveFile { path: name, bytes: data });
+        files.push(ArchiveFile {
+            path: name,
+            bytes: data,
+        });
     }
     if files.is_empty() {
-        return Err(Error::Validation("the archive holds no .mid or .midi files".into()));
+        return Err(Error::Validation(
+            "the archive holds no .mid or .midi files".into(),
+        ));
     }
     Ok(files)
 }
@@ -95,7 +100,8 @@ mod tests {
         let mut out = Cursor::new(Vec::new());
         let mut w = zip::ZipWriter::new(&mut out);
         for (name, data) in entries {
-            w.start_file(*name, zip::write::SimpleFileOptions::default()).unwrap();
+            w.start_file(*name, zip::write::SimpleFileOptions::default())
+                .unwrap();
             w.write_all(data).unwrap();
         }
         w.finish().unwrap();
@@ -104,7 +110,15 @@ mod tests {
 
     #[test]
     fn unsafe_paths_are_recognized() {
-        for bad in ["../x.mid", "a/../../x.mid", "/etc/passwd", "C:\\x.mid", "c:x.mid", "a\\..\\x.mid", ""] {
+        for bad in [
+            "../x.mid",
+            "a/../../x.mid",
+            "/etc/passwd",
+            "C:\\x.mid",
+            "c:x.mid",
+            "a\\..\\x.mid",
+            "",
+        ] {
             assert!(!is_safe_path(bad), "{bad}");
         }
         for good in ["x.mid", "jazz/a.mid", "a..b.mid", "dir/.hidden.mid"] {
@@ -121,15 +135,28 @@ mod tests {
 
     #[test]
     fn size_and_count_caps_hold() {
-        let limits = Limits { max_zip_file_bytes: 10, max_zip_entries: 2, ..Limits::default() };
+        let limits = Limits {
+            max_zip_file_bytes: 10,
+            max_zip_entries: 2,
+            ..Limits::default()
+        };
         let big = zip_of(&[("a.mid", &[0u8; 11])]);
-        assert!(matches!(read_midi_zip(&big, &limits), Err(Error::PayloadTooLarge(_))));
+        assert!(matches!(
+            read_midi_zip(&big, &limits),
+            Err(Error::PayloadTooLarge(_))
+        ));
         let many = zip_of(&[("a.mid", b"1"), ("b.mid", b"2"), ("c.mid", b"3")]);
-        assert!(matches!(read_midi_zip(&many, &limits), Err(Error::PayloadTooLarge(_))));
+        assert!(matches!(
+            read_midi_zip(&many, &limits),
+            Err(Error::PayloadTooLarge(_))
+        ));
         let ok = zip_of(&[("a.mid", b"1"), ("notes.txt", b"2")]);
         let files = read_midi_zip(&ok, &limits).unwrap();
         assert_eq!(files.len(), 1);
         assert_eq!(files[0].path, "a.mid");
-        assert!(matches!(read_midi_zip(b"not a zip", &limits), Err(Error::InvalidArchive(_))));
+        assert!(matches!(
+            read_midi_zip(b"not a zip", &limits),
+            Err(Error::InvalidArchive(_))
+        ));
     }
 }

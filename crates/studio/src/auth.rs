@@ -41,11 +41,13 @@ pub fn hash_token(token: &str) -> String {
 
 /// Makes sure the local user row exists (every database has it, so resources can reference it).
 pub async fn ensure_local_user(db: &Db) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO users (id, name, created_at) VALUES ($1, 'local', $2) ON CONFLICT DO NOTHING")
-        .bind(LOCAL_USER_ID)
-        .bind(now_ms())
-        .execute(db.pool())
-        .await?;
+    sqlx::query(
+        "INSERT INTO users (id, name, created_at) VALUES ($1, 'local', $2) ON CONFLICT DO NOTHING",
+    )
+    .bind(LOCAL_USER_ID)
+    .bind(now_ms())
+    .execute(db.pool())
+    .await?;
     Ok(())
 }
 
@@ -59,12 +61,14 @@ pub async fn add_user(db: &Db, name: &str) -> Result<(String, String), Error> {
         ));
     }
     let id = crate::db::new_id();
-    sqlx::query("INSERT INTO users (id, name, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
-        .bind(&id)
-        .bind(name)
-        .bind(now_ms())
-        .execute(db.pool())
-        .await?;
+    sqlx::query(
+        "INSERT INTO users (id, name, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+    )
+    .bind(&id)
+    .bind(name)
+    .bind(now_ms())
+    .execute(db.pool())
+    .await?;
     let (id,): (String,) = sqlx::query_as("SELECT id FROM users WHERE name = $1")
         .bind(name)
         .fetch_one(db.pool())
@@ -201,7 +205,10 @@ mod tests {
         assert!(user_for_token(&db, "orch_wrong").await.unwrap().is_none());
         assert_eq!(token_user_count(&db).await.unwrap(), 1);
         let session = create_session(&db, &found).await.unwrap();
-        assert_eq!(user_for_session(&db, &session).await.unwrap().unwrap().name, "alice");
+        assert_eq!(
+            user_for_session(&db, &session).await.unwrap().unwrap().name,
+            "alice"
+        );
         delete_session(&db, &session).await.unwrap();
         assert!(user_for_session(&db, &session).await.unwrap().is_none());
     }

@@ -174,7 +174,9 @@ pub fn melody_of_upload(song: Song, limits: &Limits) -> Result<Song, Error> {
                 .iter()
                 .position(|t| !t.is_drum && !t.notes.is_empty())
         })
-        .ok_or_else(|| Error::Validation("the file has no pitched notes to use as a melody".into()))?;
+        .ok_or_else(|| {
+            Error::Validation("the file has no pitched notes to use as a melody".into())
+        })?;
     let mut tracks = song.tracks;
     let mut melody = tracks.swap_remove(pick);
     melody.role = TrackRole::Melody;
@@ -223,7 +225,9 @@ pub fn summarize(song: &Song) -> MelodySummary {
     let meter = first_meter(song);
     let tpb = f64::from(song.ticks_per_beat.max(1));
     let duration_beats = song.end_tick() as f64 / tpb;
-    let bars = (duration_beats / meter.beats_per_bar() - 1e-9).ceil().max(1.0) as u32;
+    let bars = (duration_beats / meter.beats_per_bar() - 1e-9)
+        .ceil()
+        .max(1.0) as u32;
     MelodySummary {
         tempo_bpm: first_bpm(song),
         meter,
@@ -357,7 +361,11 @@ mod tests {
     #[test]
     fn notes_are_quantized_to_sixteenths_and_summarized() {
         let song = song_from_notes(
-            &input(vec![note(60, 0.02, 0.98), note(62, 1.0, 0.1), note(64, 5.5, 1.0)]),
+            &input(vec![
+                note(60, 0.02, 0.98),
+                note(62, 1.0, 0.1),
+                note(64, 5.5, 1.0),
+            ]),
             &Limits::default(),
         )
         .unwrap();
@@ -381,7 +389,10 @@ mod tests {
             ..Limits::default()
         };
         let three = input(vec![note(60, 0.0, 1.0); 3]);
-        assert!(matches!(song_from_notes(&three, &limits), Err(Error::Validation(_))));
+        assert!(matches!(
+            song_from_notes(&three, &limits),
+            Err(Error::Validation(_))
+        ));
         let bad_pitch = input(vec![note(128, 0.0, 1.0)]);
         assert!(song_from_notes(&bad_pitch, &Limits::default()).is_err());
         let too_long = input(vec![note(60, 3.0 * 256.0, 1.0)]);

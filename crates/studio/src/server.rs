@@ -25,13 +25,19 @@ pub enum StartError {
     #[error("{0}")]
     Config(String),
     #[error("cannot create the data folder {path}: {source}")]
-    DataDir { path: String, source: std::io::Error },
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
     #[error("blob store: {0}")]
     Blobs(#[from] object_store::Error),
     #[error("cannot listen on {addr}: {source}")]
-    Bind { addr: SocketAddr, source: std::io::Error },
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     #[error("{0}")]
     Other(String),
 }
@@ -103,10 +109,14 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     };
     let listener = TcpListener::bind(ctx.config.bind)
         .await
-        .map_err(|source| StartError::Bind { addr: ctx.config.bind, source })?;
-    let addr = listener
-        .local_addr()
-        .map_err(|source| StartError::Bind { addr: ctx.config.bind, source })?;
+        .map_err(|source| StartError::Bind {
+            addr: ctx.config.bind,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| StartError::Bind {
+        addr: ctx.config.bind,
+        source,
+    })?;
 
     let workers = jobs::spawn_workers(&ctx, ctx.config.workers);
     let app = http::router(ctx.clone());
@@ -120,7 +130,12 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     });
     ctx.ready.store(true, Ordering::Relaxed);
     tracing::info!(%addr, auth = ?ctx.config.auth, workers = ctx.config.workers, models = ctx.models.len(), "serving");
-    Ok(RunningServer { addr, ctx, serve, workers })
+    Ok(RunningServer {
+        addr,
+        ctx,
+        serve,
+        workers,
+    })
 }
 
 impl RunningServer {
@@ -135,7 +150,10 @@ impl RunningServer {
     }
 
     /// Serves until `signal` completes, then shuts down gracefully.
-    pub async fn run_until(self, signal: impl std::future::Future<Output = ()>) -> Result<(), StartError> {
+    pub async fn run_until(
+        self,
+        signal: impl std::future::Future<Output = ()>,
+    ) -> Result<(), StartError> {
         signal.await;
         self.shutdown().await
     }

@@ -18,17 +18,34 @@ async fn sample_melody_is_composed_end_to_end_and_the_melody_is_kept() {
     assert_eq!(info["limits"]["max_bars"], 256);
 
     let samples: Value = s.get("/api/samples", None).await.json().await.unwrap();
-    let ids: Vec<&str> = samples["items"].as_array().unwrap().iter().map(|x| x["id"].as_str().unwrap()).collect();
-    assert!(ids.contains(&"twinkle") && ids.contains(&"ode_to_joy"), "{ids:?}");
+    let ids: Vec<&str> = samples["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["id"].as_str().unwrap())
+        .collect();
+    assert!(
+        ids.contains(&"twinkle") && ids.contains(&"ode_to_joy"),
+        "{ids:?}"
+    );
 
     let models: Value = s.get("/api/models", None).await.json().await.unwrap();
     assert_eq!(models["items"][0]["name"], "tiny");
     let model: Value = s.get("/api/models/tiny", None).await.json().await.unwrap();
     assert!(model["card"].as_str().unwrap().contains("untrained"));
-    assert_eq!(model["roles"].as_array().unwrap().len(), 3, "melody is not a generated role: {model}");
+    assert_eq!(
+        model["roles"].as_array().unwrap().len(),
+        3,
+        "melody is not a generated role: {model}"
+    );
 
     let melody_id = s.sample_melody("twinkle", None).await;
-    let melody: Value = s.get(&format!("/api/melodies/{melody_id}"), None).await.json().await.unwrap();
+    let melody: Value = s
+        .get(&format!("/api/melodies/{melody_id}"), None)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(melody["bars"], 12);
     assert_eq!(melody["meter"]["numerator"], 4);
 
@@ -37,24 +54,45 @@ async fn sample_melody_is_composed_end_to_end_and_the_melody_is_kept() {
     assert_eq!(job["status"], "succeeded", "{job}");
     assert_eq!(job["progress"], 1.0);
 
-    let c: Value = s.get(&format!("/api/compositions/{id}"), None).await.json().await.unwrap();
+    let c: Value = s
+        .get(&format!("/api/compositions/{id}"), None)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(c["status"], "succeeded", "{c}");
     assert_eq!(c["seed"], 7);
-    assert!(c["model_hash"].as_str().is_some_and(|h| !h.is_empty()), "{c}");
+    assert!(
+        c["model_hash"].as_str().is_some_and(|h| !h.is_empty()),
+        "{c}"
+    );
     assert!(c["critic_score"].is_number());
 
     // The roll has the melody unchanged (first 4 bars = 16 beats) plus the generated roles.
-    let roll: Value = s.get(&format!("/api/compositions/{id}/roll"), None).await.json().await.unwrap();
+    let roll: Value = s
+        .get(&format!("/api/compositions/{id}/roll"), None)
+        .await
+        .json()
+        .await
+        .unwrap();
     let tracks = roll["tracks"].as_array().unwrap();
     let roles: Vec<&str> = tracks.iter().map(|t| t["role"].as_str().unwrap()).collect();
-    assert!(roles.contains(&"melody") && roles.contains(&"bass"), "{roles:?}");
+    assert!(
+        roles.contains(&"melody") && roles.contains(&"bass"),
+        "{roles:?}"
+    );
     let melody_track = tracks.iter().find(|t| t["role"] == "melody").unwrap();
     let expected: Vec<(u64, f64)> = melody["notes"]
         .as_array()
         .unwrap()
         .iter()
         .filter(|n| n["start_beats"].as_f64().unwrap() < 16.0)
-        .map(|n| (n["pitch"].as_u64().unwrap(), n["start_beats"].as_f64().unwrap()))
+        .map(|n| {
+            (
+                n["pitch"].as_u64().unwrap(),
+                n["start_beats"].as_f64().unwrap(),
+            )
+        })
         .collect();
     let got: Vec<(u64, f64)> = melody_track["notes"]
         .as_array()
@@ -64,10 +102,18 @@ async fn sample_melody_is_composed_end_to_end_and_the_melody_is_kept() {
         .filter(|n| n.1 < 16.0)
         .collect();
     assert!(!expected.is_empty());
-    assert_eq!(got, expected, "the melody of the first 4 bars comes back note for note");
+    assert_eq!(
+        got, expected,
+        "the melody of the first 4 bars comes back note for note"
+    );
 
     // Listed as mine, newest first.
-    let list: Value = s.get("/api/compositions?limit=5", None).await.json().await.unwrap();
+    let list: Value = s
+        .get("/api/compositions?limit=5", None)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(list["total"], 1);
     assert_eq!(list["items"][0]["id"], id.as_str());
 
@@ -75,11 +121,24 @@ async fn sample_melody_is_composed_end_to_end_and_the_melody_is_kept() {
     let events = s.get(&format!("/api/jobs/{job_id}/events"), None).await;
     assert_eq!(events.headers()["content-type"], "text/event-stream");
     let text = events.text().await.unwrap();
-    assert!(text.contains("event: progress") && text.contains("event: done"), "{text}");
+    assert!(
+        text.contains("event: progress") && text.contains("event: done"),
+        "{text}"
+    );
 
     // Deleting removes it.
-    assert_eq!(s.delete(&format!("/api/compositions/{id}"), None).await.status(), 204);
-    assert_eq!(s.get(&format!("/api/compositions/{id}"), None).await.status(), 404);
+    assert_eq!(
+        s.delete(&format!("/api/compositions/{id}"), None)
+            .await
+            .status(),
+        204
+    );
+    assert_eq!(
+        s.get(&format!("/api/compositions/{id}"), None)
+            .await
+            .status(),
+        404
+    );
     s.stop().await;
 }
 
@@ -98,13 +157,55 @@ async fn keyboard_notes_and_bad_input_get_clear_errors() {
     let melody_id = m["id"].as_str().unwrap();
 
     assert_error(s.post_json("/api/melodies", &json!({"tempo_bpm": 96, "meter": {"numerator": 4, "denominator": 4}, "notes": [{"pitch": 200, "start_beats": 0, "duration_beats": 1}]}), None).await, 422, "validation").await;
-    assert_error(s.post_json("/api/melodies", &json!({"tempo_bpm": 96, "meter": {"numerator": 4, "denominator": 4}, "notes": []}), None).await, 422, "validation").await;
-    assert_error(s.post_json("/api/melodies", &json!({"sample": "nope"}), None).await, 422, "validation").await;
-    let many: Vec<Value> = (0..10_001).map(|i| json!({"pitch": 60, "start_beats": (i % 900) as f64, "duration_beats": 0.25})).collect();
-    assert_error(s.post_json("/api/melodies", &json!({"tempo_bpm": 96, "meter": {"numerator": 4, "denominator": 4}, "notes": many}), None).await, 422, "validation").await;
-    let r = s.client.post(s.url("/api/melodies")).header("content-type", "application/json").body("{not json").send().await.unwrap();
+    assert_error(
+        s.post_json(
+            "/api/melodies",
+            &json!({"tempo_bpm": 96, "meter": {"numerator": 4, "denominator": 4}, "notes": []}),
+            None,
+        )
+        .await,
+        422,
+        "validation",
+    )
+    .await;
+    assert_error(
+        s.post_json("/api/melodies", &json!({"sample": "nope"}), None)
+            .await,
+        422,
+        "validation",
+    )
+    .await;
+    let many: Vec<Value> = (0..10_001)
+        .map(|i| json!({"pitch": 60, "start_beats": (i % 900) as f64, "duration_beats": 0.25}))
+        .collect();
+    assert_error(
+        s.post_json(
+            "/api/melodies",
+            &json!({"tempo_bpm": 96, "meter": {"numerator": 4, "denominator": 4}, "notes": many}),
+            None,
+        )
+        .await,
+        422,
+        "validation",
+    )
+    .await;
+    let r = s
+        .client
+        .post(s.url("/api/melodies"))
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
     assert_error(r, 400, "bad_request").await;
-    let r = s.client.post(s.url("/api/melodies")).header("content-type", "text/plain").body("hi").send().await.unwrap();
+    let r = s
+        .client
+        .post(s.url("/api/melodies"))
+        .header("content-type", "text/plain")
+        .body("hi")
+        .send()
+        .await
+        .unwrap();
     assert_error(r, 415, "unsupported_media_type").await;
 
     for body in [
@@ -114,12 +215,37 @@ async fn keyboard_notes_and_bad_input_get_clear_errors() {
         json!({"melody_id": melody_id, "model": "nope"}),
         json!({"melody_id": melody_id, "model": "tiny", "seed": 9_007_199_254_740_992u64}),
     ] {
-        assert_error(s.post_json("/api/compositions", &body, None).await, 422, "validation").await;
+        assert_error(
+            s.post_json("/api/compositions", &body, None).await,
+            422,
+            "validation",
+        )
+        .await;
     }
-    assert_error(s.post_json("/api/compositions", &json!({"melody_id": "missing", "model": "tiny"}), None).await, 404, "not_found").await;
+    assert_error(
+        s.post_json(
+            "/api/compositions",
+            &json!({"melody_id": "missing", "model": "tiny"}),
+            None,
+        )
+        .await,
+        404,
+        "not_found",
+    )
+    .await;
     assert_error(s.get("/api/nope", None).await, 404, "not_found").await;
-    assert_error(s.delete("/api/samples", None).await, 405, "method_not_allowed").await;
-    assert_error(s.get("/api/compositions?limit=1000", None).await, 400, "bad_request").await;
+    assert_error(
+        s.delete("/api/samples", None).await,
+        405,
+        "method_not_allowed",
+    )
+    .await;
+    assert_error(
+        s.get("/api/compositions?limit=1000", None).await,
+        400,
+        "bad_request",
+    )
+    .await;
     s.stop().await;
 }
 
@@ -127,14 +253,39 @@ async fn keyboard_notes_and_bad_input_get_clear_errors() {
 async fn oversize_uploads_are_refused_with_413() {
     let (s, _) = TestServer::start(Options::default()).await;
     let big = vec![0u8; 17 * 1024 * 1024];
-    let form = reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(big.clone()).file_name("big.mid"));
-    let r = s.client.post(s.url("/api/melodies")).multipart(form).send().await.unwrap();
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(big.clone()).file_name("big.mid"),
+    );
+    let r = s
+        .client
+        .post(s.url("/api/melodies"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
     assert_error(r, 413, "payload_too_large").await;
-    let r = s.client.post(s.url("/api/melodies")).header("content-type", "application/json").body(big).send().await.unwrap();
+    let r = s
+        .client
+        .post(s.url("/api/melodies"))
+        .header("content-type", "application/json")
+        .body(big)
+        .send()
+        .await
+        .unwrap();
     assert_error(r, 413, "payload_too_large").await;
     // Not MIDI at all: a clear 400.
-    let form = reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(b"hello".to_vec()).file_name("x.mid"));
-    let r = s.client.post(s.url("/api/melodies")).multipart(form).send().await.unwrap();
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(b"hello".to_vec()).file_name("x.mid"),
+    );
+    let r = s
+        .client
+        .post(s.url("/api/melodies"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
     assert_error(r, 400, "invalid_midi").await;
     s.stop().await;
 }
@@ -143,7 +294,8 @@ fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
     let mut out = std::io::Cursor::new(Vec::new());
     let mut w = zip::ZipWriter::new(&mut out);
     for (name, data) in entries {
-        w.start_file(*name, zip::write::SimpleFileOptions::default()).unwrap();
+        w.start_file(*name, zip::write::SimpleFileOptions::default())
+            .unwrap();
         w.write_all(data).unwrap();
     }
     w.finish().unwrap();
@@ -156,9 +308,18 @@ async fn zip_slip_archives_are_refused() {
     let config = json!({"name": "mine", "roles": ["bass", "drums"], "steps": 10, "learning_rate": 0.0002, "critic_updates": 2}).to_string();
     let evil = zip_of(&[("ok.mid", b"MThd"), ("../../../tmp/evil.mid", b"MThd")]);
     let form = reqwest::multipart::Form::new()
-        .part("archive", reqwest::multipart::Part::bytes(evil).file_name("data.zip"))
+        .part(
+            "archive",
+            reqwest::multipart::Part::bytes(evil).file_name("data.zip"),
+        )
         .text("config", config.clone());
-    let r = s.client.post(s.url("/api/training-runs")).multipart(form).send().await.unwrap();
+    let r = s
+        .client
+        .post(s.url("/api/training-runs"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
     assert_error(r, 400, "invalid_archive").await;
     assert!(!s.data.path().join("tmp/evil.mid").exists());
 
@@ -166,32 +327,65 @@ async fn zip_slip_archives_are_refused() {
     let bomb = zip_of(&[("big.mid", &vec![0u8; 5 * 1024 * 1024])]);
     assert!(bomb.len() < 1024 * 1024);
     let form = reqwest::multipart::Form::new()
-        .part("archive", reqwest::multipart::Part::bytes(bomb).file_name("data.zip"))
+        .part(
+            "archive",
+            reqwest::multipart::Part::bytes(bomb).file_name("data.zip"),
+        )
         .text("config", config.clone());
-    let r = s.client.post(s.url("/api/training-runs")).multipart(form).send().await.unwrap();
+    let r = s
+        .client
+        .post(s.url("/api/training-runs"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
     assert_error(r, 413, "payload_too_large").await;
 
     // Bad hyper-parameters are a 422 before anything is stored.
     let bad = json!({"name": "Bad Name", "roles": ["bass"], "steps": 10, "learning_rate": 0.0002, "critic_updates": 2}).to_string();
     let form = reqwest::multipart::Form::new()
-        .part("archive", reqwest::multipart::Part::bytes(zip_of(&[("a.mid", b"MThd")])).file_name("d.zip"))
+        .part(
+            "archive",
+            reqwest::multipart::Part::bytes(zip_of(&[("a.mid", b"MThd")])).file_name("d.zip"),
+        )
         .text("config", bad);
-    let r = s.client.post(s.url("/api/training-runs")).multipart(form).send().await.unwrap();
+    let r = s
+        .client
+        .post(s.url("/api/training-runs"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
     assert_error(r, 422, "validation").await;
     s.stop().await;
 }
 
 #[tokio::test]
 async fn other_users_get_404_for_everything_of_mine() {
-    let (s, tokens) = TestServer::start(Options { auth: AuthMode::Token, users: vec!["alice", "bob"], ..Options::default() }).await;
+    let (s, tokens) = TestServer::start(Options {
+        auth: AuthMode::Token,
+        users: vec!["alice", "bob"],
+        ..Options::default()
+    })
+    .await;
     let (alice, bob) = (Some(tokens[0].as_str()), Some(tokens[1].as_str()));
     assert_error(s.get("/api/compositions", None).await, 401, "unauthorized").await;
-    assert_error(s.get("/api/compositions", Some("orch_wrong")).await, 401, "unauthorized").await;
+    assert_error(
+        s.get("/api/compositions", Some("orch_wrong")).await,
+        401,
+        "unauthorized",
+    )
+    .await;
 
     let melody_id = s.sample_melody("ode_to_joy", alice).await;
     let (id, job_id) = s.compose(&melody_id, 2, alice).await;
     assert_eq!(s.wait_job(&job_id, alice).await["status"], "succeeded");
-    assert_eq!(s.get(&format!("/api/compositions/{id}"), alice).await.status(), 200);
+    assert_eq!(
+        s.get(&format!("/api/compositions/{id}"), alice)
+            .await
+            .status(),
+        200
+    );
 
     for path in [
         format!("/api/compositions/{id}"),
@@ -203,86 +397,224 @@ async fn other_users_get_404_for_everything_of_mine() {
     ] {
         assert_error(s.get(&path, bob).await, 404, "not_found").await;
     }
-    assert_error(s.post_json(&format!("/api/compositions/{id}/share"), &json!({}), bob).await, 404, "not_found").await;
-    assert_error(s.delete(&format!("/api/compositions/{id}/share"), bob).await, 404, "not_found").await;
-    assert_error(s.delete(&format!("/api/compositions/{id}"), bob).await, 404, "not_found").await;
-    assert_error(s.post_json("/api/compositions", &json!({"melody_id": melody_id, "model": "tiny"}), bob).await, 404, "not_found").await;
+    assert_error(
+        s.post_json(&format!("/api/compositions/{id}/share"), &json!({}), bob)
+            .await,
+        404,
+        "not_found",
+    )
+    .await;
+    assert_error(
+        s.delete(&format!("/api/compositions/{id}/share"), bob)
+            .await,
+        404,
+        "not_found",
+    )
+    .await;
+    assert_error(
+        s.delete(&format!("/api/compositions/{id}"), bob).await,
+        404,
+        "not_found",
+    )
+    .await;
+    assert_error(
+        s.post_json(
+            "/api/compositions",
+            &json!({"melody_id": melody_id, "model": "tiny"}),
+            bob,
+        )
+        .await,
+        404,
+        "not_found",
+    )
+    .await;
     let bobs: Value = s.get("/api/compositions", bob).await.json().await.unwrap();
     assert_eq!(bobs["total"], 0);
     // Still there for its owner.
-    assert_eq!(s.get(&format!("/api/compositions/{id}"), alice).await.status(), 200);
+    assert_eq!(
+        s.get(&format!("/api/compositions/{id}"), alice)
+            .await
+            .status(),
+        200
+    );
 
     // The console signs in with a token and then uses the cookie.
-    let r = s.post_json("/api/session", &json!({"token": tokens[1]}), None).await;
+    let r = s
+        .post_json("/api/session", &json!({"token": tokens[1]}), None)
+        .await;
     assert_eq!(r.status(), 204);
-    let cookie = r.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
-    let me: Value = s.client.get(s.url("/api/me")).header("cookie", &cookie).send().await.unwrap().json().await.unwrap();
+    let cookie = r.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let me: Value = s
+        .client
+        .get(s.url("/api/me"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(me["name"], "bob");
-    let r = s.client.delete(s.url("/api/session")).header("cookie", &cookie).send().await.unwrap();
+    let r = s
+        .client
+        .delete(s.url("/api/session"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 204);
-    let r = s.client.get(s.url("/api/me")).header("cookie", &cookie).send().await.unwrap();
+    let r = s
+        .client
+        .get(s.url("/api/me"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 401);
     s.stop().await;
 }
 
 #[tokio::test]
 async fn share_links_are_public_until_revoked() {
-    let (s, tokens) = TestServer::start(Options { auth: AuthMode::Token, users: vec!["alice"], ..Options::default() }).await;
+    let (s, tokens) = TestServer::start(Options {
+        auth: AuthMode::Token,
+        users: vec!["alice"],
+        ..Options::default()
+    })
+    .await;
     let alice = Some(tokens[0].as_str());
     let melody_id = s.sample_melody("greensleeves", alice).await;
     let (id, job_id) = s.compose(&melody_id, 2, alice).await;
     assert_eq!(s.wait_job(&job_id, alice).await["status"], "succeeded");
 
-    let r = s.post_json(&format!("/api/compositions/{id}/share"), &json!({}), alice).await;
+    let r = s
+        .post_json(&format!("/api/compositions/{id}/share"), &json!({}), alice)
+        .await;
     assert_eq!(r.status(), 201);
     let link: Value = r.json().await.unwrap();
     let token = link["token"].as_str().unwrap().to_string();
     assert_eq!(token.len(), 32);
     assert_eq!(link["url"], format!("/s/{token}"));
     // Sharing again gives the same link.
-    let again: Value = s.post_json(&format!("/api/compositions/{id}/share"), &json!({}), alice).await.json().await.unwrap();
+    let again: Value = s
+        .post_json(&format!("/api/compositions/{id}/share"), &json!({}), alice)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(again["token"], token.as_str());
 
     // Anyone can read it, without credentials, and it names no owner or id.
-    let shared: Value = s.get(&format!("/api/shared/{token}"), None).await.json().await.unwrap();
+    let shared: Value = s
+        .get(&format!("/api/shared/{token}"), None)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(shared["model"], "tiny");
     assert!(shared["roll"]["tracks"].as_array().unwrap().len() >= 2);
     assert!(shared.get("owner_id").is_none() && shared.get("id").is_none());
     let page = s.get(&format!("/s/{token}"), None).await;
     assert_eq!(page.status(), 200);
 
-    assert_eq!(s.delete(&format!("/api/compositions/{id}/share"), alice).await.status(), 204);
-    assert_error(s.get(&format!("/api/shared/{token}"), None).await, 404, "not_found").await;
-    assert_error(s.get(&format!("/api/shared/{token}/midi"), None).await, 404, "not_found").await;
-    let c: Value = s.get(&format!("/api/compositions/{id}"), alice).await.json().await.unwrap();
+    assert_eq!(
+        s.delete(&format!("/api/compositions/{id}/share"), alice)
+            .await
+            .status(),
+        204
+    );
+    assert_error(
+        s.get(&format!("/api/shared/{token}"), None).await,
+        404,
+        "not_found",
+    )
+    .await;
+    assert_error(
+        s.get(&format!("/api/shared/{token}/midi"), None).await,
+        404,
+        "not_found",
+    )
+    .await;
+    let c: Value = s
+        .get(&format!("/api/compositions/{id}"), alice)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert!(c["share"].is_null());
     // A new share is a new token; the old one stays dead.
-    let new: Value = s.post_json(&format!("/api/compositions/{id}/share"), &json!({}), alice).await.json().await.unwrap();
+    let new: Value = s
+        .post_json(&format!("/api/compositions/{id}/share"), &json!({}), alice)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_ne!(new["token"], token.as_str());
-    assert_eq!(s.get(&format!("/api/shared/{token}"), None).await.status(), 404);
+    assert_eq!(
+        s.get(&format!("/api/shared/{token}"), None).await.status(),
+        404
+    );
     s.stop().await;
 }
 
 #[tokio::test]
 async fn unfinished_jobs_per_user_are_capped_and_queued_jobs_cancel() {
     // No workers: jobs stay queued.
-    let (s, _) = TestServer::start(Options { workers: 0, max_jobs_per_user: 2, ..Options::default() }).await;
+    let (s, _) = TestServer::start(Options {
+        workers: 0,
+        max_jobs_per_user: 2,
+        ..Options::default()
+    })
+    .await;
     let melody_id = s.sample_melody("twinkle", None).await;
     let (first, first_job) = s.compose(&melody_id, 2, None).await;
     s.compose(&melody_id, 2, None).await;
     let body = json!({"melody_id": melody_id, "model": "tiny", "bars": 2});
-    assert_error(s.post_json("/api/compositions", &body, None).await, 429, "too_many_jobs").await;
-    assert_error(s.get(&format!("/api/compositions/{first}/roll"), None).await, 409, "not_ready").await;
+    assert_error(
+        s.post_json("/api/compositions", &body, None).await,
+        429,
+        "too_many_jobs",
+    )
+    .await;
+    assert_error(
+        s.get(&format!("/api/compositions/{first}/roll"), None)
+            .await,
+        409,
+        "not_ready",
+    )
+    .await;
 
-    let r = s.post_json(&format!("/api/jobs/{first_job}/cancel"), &json!({}), None).await;
+    let r = s
+        .post_json(&format!("/api/jobs/{first_job}/cancel"), &json!({}), None)
+        .await;
     assert_eq!(r.status(), 202);
     let job: Value = r.json().await.unwrap();
     assert_eq!(job["status"], "cancelled");
-    let c: Value = s.get(&format!("/api/compositions/{first}"), None).await.json().await.unwrap();
+    let c: Value = s
+        .get(&format!("/api/compositions/{first}"), None)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(c["status"], "cancelled");
-    assert_error(s.post_json(&format!("/api/jobs/{first_job}/cancel"), &json!({}), None).await, 409, "conflict").await;
+    assert_error(
+        s.post_json(&format!("/api/jobs/{first_job}/cancel"), &json!({}), None)
+            .await,
+        409,
+        "conflict",
+    )
+    .await;
     // A slot is free again.
-    assert_eq!(s.post_json("/api/compositions", &body, None).await.status(), 202);
+    assert_eq!(
+        s.post_json("/api/compositions", &body, None).await.status(),
+        202
+    );
     s.stop().await;
 }
 
@@ -295,11 +627,23 @@ async fn ops_endpoints_and_openapi_document() {
     assert_eq!(ready["models"], 1);
     let metrics = s.get("/metrics", None).await.text().await.unwrap();
     assert!(metrics.contains("orchestrion_models_loaded 1"), "{metrics}");
-    assert!(metrics.contains("orchestrion_http_requests_total{route=\"ops\",status=\"200\"}"), "{metrics}");
+    assert!(
+        metrics.contains("orchestrion_http_requests_total{route=\"ops\",status=\"200\"}"),
+        "{metrics}"
+    );
     let doc: Value = s.get("/api/openapi.json", None).await.json().await.unwrap();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
-    for p in ["/api/compositions", "/api/compositions/{id}/share", "/api/shared/{token}", "/api/training-runs", "/api/jobs/{id}/events"] {
-        assert!(doc["paths"].get(p).is_some(), "{p} missing from the OpenAPI document");
+    for p in [
+        "/api/compositions",
+        "/api/compositions/{id}/share",
+        "/api/shared/{token}",
+        "/api/training-runs",
+        "/api/jobs/{id}/events",
+    ] {
+        assert!(
+            doc["paths"].get(p).is_some(),
+            "{p} missing from the OpenAPI document"
+        );
     }
     let r = s.get("/api/compositions", None).await;
     assert!(r.headers().contains_key("x-request-id"));
@@ -309,9 +653,13 @@ async fn ops_endpoints_and_openapi_document() {
 #[tokio::test]
 async fn non_loopback_without_auth_refuses_to_start() {
     let dir = tempfile::tempdir().unwrap();
-    let mut config = orchestrion_studio::Config::new("0.0.0.0:0".parse().unwrap(), dir.path().to_path_buf());
+    let mut config =
+        orchestrion_studio::Config::new("0.0.0.0:0".parse().unwrap(), dir.path().to_path_buf());
     config.auth = AuthMode::Local;
-    let err = orchestrion_studio::start(config.clone()).await.err().unwrap();
+    let err = orchestrion_studio::start(config.clone())
+        .await
+        .err()
+        .unwrap();
     assert!(err.to_string().contains("refusing"), "{err}");
     // Token mode with no users is not "configured" either.
     config.auth = AuthMode::Token;

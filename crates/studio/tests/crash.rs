@@ -22,7 +22,11 @@ fn binary() -> Option<PathBuf> {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn spawn(bin: &Path, port: u16, data: &Path, models: &Path) -> Child {
@@ -48,7 +52,10 @@ async fn wait_ready(client: &reqwest::Client, base: &str) {
         {
             return;
         }
-        assert!(started.elapsed() < Duration::from_secs(60), "server did not become ready");
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "server did not become ready"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -56,7 +63,9 @@ async fn wait_ready(client: &reqwest::Client, base: &str) {
 #[tokio::test]
 async fn kill_9_mid_composition_then_restart_completes_every_job() {
     let Some(bin) = binary() else {
-        eprintln!("skipping: the orchestrion binary is not built (cargo build -p orchestrion, or set ORCHESTRION_BIN)");
+        eprintln!(
+            "skipping: the orchestrion binary is not built (cargo build -p orchestrion, or set ORCHESTRION_BIN)"
+        );
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -65,7 +74,10 @@ async fn kill_9_mid_composition_then_restart_completes_every_job() {
     let data = dir.path().join("data");
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
 
     let mut server = spawn(&bin, port, &data, &models);
     wait_ready(&client, &base).await;
@@ -89,19 +101,32 @@ async fn kill_9_mid_composition_then_restart_completes_every_job() {
             .json()
             .await
             .unwrap();
-        jobs.push((r["composition"]["id"].as_str().unwrap().to_string(), r["job"]["id"].as_str().unwrap().to_string()));
+        jobs.push((
+            r["composition"]["id"].as_str().unwrap().to_string(),
+            r["job"]["id"].as_str().unwrap().to_string(),
+        ));
     }
 
     // Kill as soon as some job is running (one worker: the others wait in the queue).
     let started = Instant::now();
     let killed_job = 'wait: loop {
         for (_, job) in &jobs {
-            let j: Value = client.get(format!("{base}/api/jobs/{job}")).send().await.unwrap().json().await.unwrap();
+            let j: Value = client
+                .get(format!("{base}/api/jobs/{job}"))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
             if j["status"] == "running" {
                 break 'wait job.clone();
             }
         }
-        assert!(started.elapsed() < Duration::from_secs(60), "no job started running");
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no job started running"
+        );
         tokio::time::sleep(Duration::from_millis(5)).await;
     };
     server.kill().unwrap(); // SIGKILL
@@ -112,32 +137,80 @@ async fn kill_9_mid_composition_then_restart_completes_every_job() {
     let started = Instant::now();
     for (composition, job) in &jobs {
         let j = loop {
-            let j: Value = client.get(format!("{base}/api/jobs/{job}")).send().await.unwrap().json().await.unwrap();
-            if matches!(j["status"].as_str(), Some("succeeded" | "failed" | "cancelled")) {
+            let j: Value = client
+                .get(format!("{base}/api/jobs/{job}"))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            if matches!(
+                j["status"].as_str(),
+                Some("succeeded" | "failed" | "cancelled")
+            ) {
                 break j;
             }
-            assert!(started.elapsed() < Duration::from_secs(300), "job {job} did not finish after the restart: {j}");
+            assert!(
+                started.elapsed() < Duration::from_secs(300),
+                "job {job} did not finish after the restart: {j}"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         };
         assert_eq!(j["status"], "succeeded", "{j}");
         if job == &killed_job {
-            assert_eq!(j["attempts"], 2, "the killed attempt counts, the re-run completes: {j}");
+            assert_eq!(
+                j["attempts"], 2,
+                "the killed attempt counts, the re-run completes: {j}"
+            );
         }
-        let c: Value = client.get(format!("{base}/api/compositions/{composition}")).send().await.unwrap().json().await.unwrap();
+        let c: Value = client
+            .get(format!("{base}/api/compositions/{composition}"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         assert_eq!(c["status"], "succeeded");
-        let midi = client.get(format!("{base}/api/compositions/{composition}/midi")).send().await.unwrap();
+        let midi = client
+            .get(format!("{base}/api/compositions/{composition}/midi"))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(midi.status(), 200);
         let bytes = midi.bytes().await.unwrap();
         assert_eq!(&bytes[..4], b"MThd", "a whole MIDI file");
-        orchestrion_music::Song::from_midi_bytes(&bytes, &orchestrion_music::Limits::default()).expect("MIDI parses");
-        let roll: Value = client.get(format!("{base}/api/compositions/{composition}/roll")).send().await.unwrap().json().await.unwrap();
-        assert!(roll["total_beats"].as_f64().unwrap() >= 256.0 * 4.0 - 1e-9, "all 256 bars are there");
+        orchestrion_music::Song::from_midi_bytes(&bytes, &orchestrion_music::Limits::default())
+            .expect("MIDI parses");
+        let roll: Value = client
+            .get(format!("{base}/api/compositions/{composition}/roll"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(
+            roll["total_beats"].as_f64().unwrap() >= 256.0 * 4.0 - 1e-9,
+            "all 256 bars are there"
+        );
     }
-    let list: Value = client.get(format!("{base}/api/compositions")).send().await.unwrap().json().await.unwrap();
+    let list: Value = client
+        .get(format!("{base}/api/compositions"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(list["total"], 4, "nothing lost");
 
     // Graceful stop on SIGTERM.
-    let status = Command::new("kill").args(["-TERM", &server.id().to_string()]).status().unwrap();
+    let status = Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap();
     assert!(status.success());
     let stopped = Instant::now();
     loop {
@@ -145,7 +218,10 @@ async fn kill_9_mid_composition_then_restart_completes_every_job() {
             assert!(code.success(), "exit status after SIGTERM: {code}");
             break;
         }
-        assert!(stopped.elapsed() < Duration::from_secs(20), "server did not stop on SIGTERM");
+        assert!(
+            stopped.elapsed() < Duration::from_secs(20),
+            "server did not stop on SIGTERM"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }

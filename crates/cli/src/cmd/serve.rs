@@ -25,7 +25,11 @@ pub struct Args {
     #[arg(long, env = "ORCHESTRION_BIND", default_value = "127.0.0.1:7878")]
     bind: SocketAddr,
     /// Folder of the database and blobs (created if missing).
-    #[arg(long, env = "ORCHESTRION_DATA_DIR", default_value = "./orchestrion-data")]
+    #[arg(
+        long,
+        env = "ORCHESTRION_DATA_DIR",
+        default_value = "./orchestrion-data"
+    )]
     data_dir: PathBuf,
     /// Folder of genre models (default: `models/` here, or next to the binary).
     #[arg(long, env = "ORCHESTRION_MODELS_DIR")]
@@ -71,7 +75,9 @@ fn default_models_dir() -> Option<PathBuf> {
 fn init_logging(json: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if json {
         builder.json().init();
     } else {

@@ -152,12 +152,21 @@ impl CompositionRow {
             parent_id: self.parent_id.clone(),
             model_hash: self.model_hash.clone(),
             critic_score: self.critic_score,
-            metrics: self.metrics.as_deref().and_then(|m| serde_json::from_str(m).ok()),
-            tracks: self.tracks.as_deref().and_then(|t| serde_json::from_str(t).ok()),
-            error: self.error_code.as_ref().map(|code| super::error::ErrorDetail {
-                code: code.clone(),
-                message: self.error_message.clone().unwrap_or_default(),
-            }),
+            metrics: self
+                .metrics
+                .as_deref()
+                .and_then(|m| serde_json::from_str(m).ok()),
+            tracks: self
+                .tracks
+                .as_deref()
+                .and_then(|t| serde_json::from_str(t).ok()),
+            error: self
+                .error_code
+                .as_ref()
+                .map(|code| super::error::ErrorDetail {
+                    code: code.clone(),
+                    message: self.error_message.clone().unwrap_or_default(),
+                }),
             job_id: self.job_id.clone(),
             share: self.share_token.as_ref().map(|token| ShareInfo {
                 token: token.clone(),
@@ -193,7 +202,10 @@ pub async fn find(ctx: &ApiContext, user: &AuthUser, id: &str) -> Result<Composi
 pub async fn finished_song(ctx: &ApiContext, row: &CompositionRow) -> Result<Song> {
     match (&row.status[..], &row.song_key) {
         (queue::SUCCEEDED, Some(key)) => load_song(ctx, key).await,
-        _ => Err(Error::NotReady(format!("the composition is {}, not ready", row.status))),
+        _ => Err(Error::NotReady(format!(
+            "the composition is {}, not ready",
+            row.status
+        ))),
     }
 }
 
@@ -216,7 +228,10 @@ async fn create(
         .ok_or_else(|| Error::Validation(format!("no model named '{}'", req.model)))?;
     let bars = req.bars.unwrap_or(melody.bars as u32);
     if bars == 0 || bars > limits.max_bars {
-        return Err(Error::Validation(format!("bars must be 1-{}, not {bars}", limits.max_bars)));
+        return Err(Error::Validation(format!(
+            "bars must be 1-{}, not {bars}",
+            limits.max_bars
+        )));
     }
     let candidates = req.candidates.unwrap_or(1);
     if candidates == 0 || candidates > limits.max_candidates {
@@ -226,7 +241,11 @@ async fn create(
         )));
     }
     let seed = match req.seed {
-        Some(s) if s > MAX_SEED => return Err(Error::Validation(format!("seed must be at most {MAX_SEED}"))),
+        Some(s) if s > MAX_SEED => {
+            return Err(Error::Validation(format!(
+                "seed must be at most {MAX_SEED}"
+            )));
+        }
         Some(s) => s,
         None => rand::rng().random_range(0..=MAX_SEED),
     };
@@ -242,7 +261,9 @@ async fn create(
         Some(lock) => {
             let parent = find(&ctx, &user, &lock.composition_id).await?;
             if parent.status != queue::SUCCEEDED {
-                return Err(Error::NotReady("the composition to lock tracks from is not finished".into()));
+                return Err(Error::NotReady(
+                    "the composition to lock tracks from is not finished".into(),
+                ));
             }
             let mut roles = Vec::new();
             for r in &lock.roles {
@@ -259,7 +280,9 @@ async fn create(
         &mut tx,
         NewJob {
             queue: queue::COMPOSE,
-            payload: serde_json::to_value(ComposePayload { composition_id: id.clone() })?,
+            payload: serde_json::to_value(ComposePayload {
+                composition_id: id.clone(),
+            })?,
             owner_id: &user.id,
             resource_type: "composition",
             resource_id: &id,
@@ -295,7 +318,12 @@ async fn create(
         composition: row.to_json(),
         job: job_json(&job),
     };
-    Ok((StatusCode::ACCEPTED, [(header::LOCATION, location)], axum::Json(body)).into_response())
+    Ok((
+        StatusCode::ACCEPTED,
+        [(header::LOCATION, location)],
+        axum::Json(body),
+    )
+        .into_response())
 }
 
 #[utoipa::path(get, path = "/api/compositions", tag = "compositions", params(PageQuery),
@@ -397,7 +425,10 @@ async fn midi(
 ) -> Result<Response> {
     let row = find(&ctx, &user, &id).await?;
     let bytes = midi_bytes(&ctx, &row).await?;
-    Ok(midi_response(bytes, &format!("{}-{}", row.melody_name, row.model)))
+    Ok(midi_response(
+        bytes,
+        &format!("{}-{}", row.melody_name, row.model),
+    ))
 }
 
 #[utoipa::path(get, path = "/api/compositions/{id}/wav", tag = "compositions",
@@ -452,7 +483,10 @@ async fn remove(
     tx.commit().await?;
     // Blobs go after the row: a crash in between leaves an orphan blob, never a row that
     // points at nothing.
-    for key in [&row.song_key, &row.midi_key, &row.wav_key].into_iter().flatten() {
+    for key in [&row.song_key, &row.midi_key, &row.wav_key]
+        .into_iter()
+        .flatten()
+    {
         if let Err(e) = ctx.blobs.delete(key).await {
             tracing::warn!(%key, error = %e, "blob of a deleted composition not removed");
         }

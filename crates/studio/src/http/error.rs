@@ -229,9 +229,6 @@ mod tests {
             Error::TooManyJobs(4).status_code(),
             StatusCode::TOO_MANY_REQUESTS
         );
-        assert_eq!(
-            Error::Validation("bars".into()).code(),
-            "validation"
-        );
+        assert_eq!(Error::Validation("bars".into()).code(), "validation");
     }
 }

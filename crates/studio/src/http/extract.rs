@@ -38,7 +38,9 @@ impl PageQuery {
         let limit = self.limit.unwrap_or(20);
         let offset = self.offset.unwrap_or(0);
         if !(1..=100).contains(&limit) || !(0..=1_000_000_000).contains(&offset) {
-            return Err(Error::BadRequest("limit must be 1-100 and offset ≥ 0".into()));
+            return Err(Error::BadRequest(
+                "limit must be 1-100 and offset ≥ 0".into(),
+            ));
         }
         Ok((limit, offset))
     }

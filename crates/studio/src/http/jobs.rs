@@ -70,7 +70,10 @@ pub fn job_json(row: &JobRow) -> Job {
         max_attempts: row.max_attempts,
         cancel_requested: row.cancel_requested != 0,
         error: (row.status == queue::FAILED).then(|| ErrorDetail {
-            code: row.last_error_code.clone().unwrap_or_else(|| "failed".into()),
+            code: row
+                .last_error_code
+                .clone()
+                .unwrap_or_else(|| "failed".into()),
             message: row.last_error.clone().unwrap_or_default(),
         }),
         resource: JobResource {
@@ -90,15 +93,25 @@ fn is_final(status: &str) -> bool {
 #[utoipa::path(get, path = "/api/jobs/{id}", tag = "jobs",
     params(("id" = String, Path, description = "Job id")),
     responses((status = 200, body = Job), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody)))]
-async fn one(State(ctx): State<ApiContext>, user: AuthUser, PathParams(id): PathParams<String>) -> Result<axum::Json<Job>> {
-    Ok(axum::Json(job_json(&queue::get(&ctx.db, &id, &user.id).await?)))
+async fn one(
+    State(ctx): State<ApiContext>,
+    user: AuthUser,
+    PathParams(id): PathParams<String>,
+) -> Result<axum::Json<Job>> {
+    Ok(axum::Json(job_json(
+        &queue::get(&ctx.db, &id, &user.id).await?,
+    )))
 }
 
 #[utoipa::path(post, path = "/api/jobs/{id}/cancel", tag = "jobs",
     params(("id" = String, Path, description = "Job id")),
     responses((status = 202, body = Job), (status = 404, body = ErrorBody),
               (status = 409, body = ErrorBody), (status = 401, body = ErrorBody)))]
-async fn cancel(State(ctx): State<ApiContext>, user: AuthUser, PathParams(id): PathParams<String>) -> Result<Response> {
+async fn cancel(
+    State(ctx): State<ApiContext>,
+    user: AuthUser,
+    PathParams(id): PathParams<String>,
+) -> Result<Response> {
     let row = queue::request_cancel(&ctx.db, &id, &user.id).await?;
     ctx.signals.changed(&row.id);
     Ok((StatusCode::ACCEPTED, axum::Json(job_json(&row))).into_response())
@@ -135,7 +148,9 @@ where
         let mut last_progress: Option<(String, String, i64)> = None;
         loop {
             // Stored events first (loss points, checkpoints...).
-            let Ok(stored) = queue::events_after(&ctx.db, &job_id, after).await else { break };
+            let Ok(stored) = queue::events_after(&ctx.db, &job_id, after).await else {
+                break;
+            };
             for (seq, event, data) in stored {
                 after = seq;
                 if event == "status" {
@@ -146,20 +161,32 @@ where
                     return;
                 }
             }
-            let Ok(row) = queue::get(&ctx.db, &job_id, &owner_id).await else { break };
-            let state = (row.status.clone(), row.stage.clone(), (row.progress * 1000.0) as i64);
+            let Ok(row) = queue::get(&ctx.db, &job_id, &owner_id).await else {
+                break;
+            };
+            let state = (
+                row.status.clone(),
+                row.stage.clone(),
+                (row.progress * 1000.0) as i64,
+            );
             if last_progress.as_ref() != Some(&state) {
                 let data = serde_json::json!({
                     "job_id": row.id, "status": row.status, "stage": row.stage, "progress": row.progress,
                 });
-                if tx.send(Event::default().event("progress").data(data.to_string())).await.is_err() {
+                if tx
+                    .send(Event::default().event("progress").data(data.to_string()))
+                    .await
+                    .is_err()
+                {
                     return;
                 }
                 last_progress = Some(state);
             }
             if is_final(&row.status) {
                 let data = done_data(ctx.clone(), row).await;
-                let _ = tx.send(Event::default().event("done").data(data.to_string())).await;
+                let _ = tx
+                    .send(Event::default().event("done").data(data.to_string()))
+                    .await;
                 return;
             }
             // Wait for this job to change, or poll again.
@@ -203,10 +230,18 @@ async fn events(
     PathParams(id): PathParams<String>,
 ) -> Result<Response> {
     let row = queue::get(&ctx.db, &id, &user.id).await?;
-    let stream = job_stream(ctx, row.id, user.id, last_event_id(&headers), |_, row| async move {
-        serde_json::to_value(job_json(&row)).unwrap_or_default()
-    });
+    let stream = job_stream(
+        ctx,
+        row.id,
+        user.id,
+        last_event_id(&headers),
+        |_, row| async move { serde_json::to_value(job_json(&row)).unwrap_or_default() },
+    );
     Ok(Sse::new(stream)
-        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)).text("keep-alive"))
+        .keep_alive(
+            KeepAlive::new()
+                .interval(Duration::from_secs(15))
+                .text("keep-alive"),
+        )
         .into_response())
 }

@@ -111,12 +111,27 @@ pub async fn find(ctx: &ApiContext, user: &AuthUser, id: &str) -> Result<MelodyR
 
 fn clean_name(name: Option<String>, fallback: &str) -> String {
     let name = name.unwrap_or_default();
-    let name: String = name.trim().chars().filter(|c| !c.is_control()).take(100).collect();
-    if name.is_empty() { fallback.to_string() } else { name }
+    let name: String = name
+        .trim()
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(100)
+        .collect();
+    if name.is_empty() {
+        fallback.to_string()
+    } else {
+        name
+    }
 }
 
 /// Stores a melody song (blob first, then the row) and returns its row.
-async fn store(ctx: &ApiContext, user: &AuthUser, name: String, source: &str, song: &Song) -> Result<MelodyRow> {
+async fn store(
+    ctx: &ApiContext,
+    user: &AuthUser,
+    name: String,
+    source: &str,
+    song: &Song,
+) -> Result<MelodyRow> {
     let summary = melody::summarize(song);
     let id = new_id();
     let key = format!("melodies/{id}/song.json");
@@ -156,12 +171,17 @@ async fn from_multipart(ctx: &ApiContext, mut multipart: Multipart) -> Result<(S
             _ => {}
         }
     }
-    let (file_name, bytes) = file.ok_or_else(|| Error::BadRequest("the upload needs a 'file' part (a .mid file)".into()))?;
+    let (file_name, bytes) = file
+        .ok_or_else(|| Error::BadRequest("the upload needs a 'file' part (a .mid file)".into()))?;
     let song = tokio::task::spawn_blocking(move || engine::read_midi(&bytes)).await??;
     let song = melody::melody_of_upload(song, &ctx.config.limits)?;
     let fallback = file_name
         .as_deref()
-        .map(|f| f.trim_end_matches(".mid").trim_end_matches(".midi").to_string())
+        .map(|f| {
+            f.trim_end_matches(".mid")
+                .trim_end_matches(".midi")
+                .to_string()
+        })
         .unwrap_or_else(|| "Uploaded melody".into());
     Ok((clean_name(name, &fallback), song))
 }
@@ -202,9 +222,15 @@ async fn create(State(ctx): State<ApiContext>, user: AuthUser, req: Request) -> 
         } else {
             let input = NotesMelody {
                 name: body.name,
-                tempo_bpm: body.tempo_bpm.ok_or_else(|| Error::Validation("tempo_bpm is required".into()))?,
-                meter: body.meter.ok_or_else(|| Error::Validation("meter is required".into()))?,
-                notes: body.notes.ok_or_else(|| Error::Validation("notes are required".into()))?,
+                tempo_bpm: body
+                    .tempo_bpm
+                    .ok_or_else(|| Error::Validation("tempo_bpm is required".into()))?,
+                meter: body
+                    .meter
+                    .ok_or_else(|| Error::Validation("meter is required".into()))?,
+                notes: body
+                    .notes
+                    .ok_or_else(|| Error::Validation("notes are required".into()))?,
             };
             let song = melody::song_from_notes(&input, &ctx.config.limits)?;
             (clean_name(input.name, "Keyboard melody"), "keyboard", song)
@@ -279,12 +305,21 @@ async fn midi(
 pub fn midi_response(bytes: Vec<u8>, name: &str) -> Response {
     let safe: String = name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     (
         [
             (header::CONTENT_TYPE, "audio/midi".to_string()),
-            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{safe}.mid\"")),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{safe}.mid\""),
+            ),
         ],
         bytes,
     )
@@ -294,5 +329,7 @@ pub fn midi_response(bytes: Vec<u8>, name: &str) -> Response {
 #[utoipa::path(get, path = "/api/samples", tag = "melodies",
     responses((status = 200, body = SampleList)))]
 async fn list_samples() -> axum::Json<SampleList> {
-    axum::Json(SampleList { items: samples::all() })
+    axum::Json(SampleList {
+        items: samples::all(),
+    })
 }

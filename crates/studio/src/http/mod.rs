@@ -89,7 +89,11 @@ pub fn router(ctx: ApiContext) -> Router {
 
 /// Gives every `/api` error the JSON error shape (the framework answers some, such as 405 or an
 /// unmatched route, in plain text) and counts requests for `/metrics`.
-async fn json_errors_and_metrics(State(ctx): State<ApiContext>, req: Request, next: Next) -> Response {
+async fn json_errors_and_metrics(
+    State(ctx): State<ApiContext>,
+    req: Request,
+    next: Next,
+) -> Response {
     let path = req.uri().path().to_string();
     let class = if path.starts_with("/api/") {
         "api"
@@ -109,16 +113,29 @@ async fn json_errors_and_metrics(State(ctx): State<ApiContext>, req: Request, ne
     if class == "api" && status.as_u16() >= 400 && !is_json {
         let (code, message) = match status {
             StatusCode::NOT_FOUND => ("not_found", "no such endpoint".to_string()),
-            StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", "method not allowed here".to_string()),
-            StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", "request body is over the size limit".to_string()),
-            StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported_media_type", "unsupported content type".to_string()),
+            StatusCode::METHOD_NOT_ALLOWED => {
+                ("method_not_allowed", "method not allowed here".to_string())
+            }
+            StatusCode::PAYLOAD_TOO_LARGE => (
+                "payload_too_large",
+                "request body is over the size limit".to_string(),
+            ),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+                "unsupported_media_type",
+                "unsupported content type".to_string(),
+            ),
             s if s.is_server_error() => ("internal", "internal server error".to_string()),
-            s => ("bad_request", s.canonical_reason().unwrap_or("bad request").to_string()),
+            s => (
+                "bad_request",
+                s.canonical_reason().unwrap_or("bad request").to_string(),
+            ),
         };
         let mut fixed = error::error_response(status, code, message);
         for name in ["x-request-id", "allow"] {
             if let Some(v) = response.headers().get(name) {
-                fixed.headers_mut().insert(HeaderName::from_static(name), v.clone());
+                fixed
+                    .headers_mut()
+                    .insert(HeaderName::from_static(name), v.clone());
             }
         }
         return fixed;

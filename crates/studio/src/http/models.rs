@@ -89,7 +89,12 @@ pub fn model_json(m: &LoadedModel, with_card: bool) -> Model {
 #[utoipa::path(get, path = "/api/models", tag = "models",
     responses((status = 200, body = ModelList), (status = 401, body = super::error::ErrorBody)))]
 async fn list(State(ctx): State<ApiContext>, _user: AuthUser) -> axum::Json<ModelList> {
-    let items = ctx.models.list().iter().map(|m| model_json(m, false)).collect();
+    let items = ctx
+        .models
+        .list()
+        .iter()
+        .map(|m| model_json(m, false))
+        .collect();
     axum::Json(ModelList { items })
 }
 

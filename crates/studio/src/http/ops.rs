@@ -39,11 +39,19 @@ async fn readyz(State(ctx): State<ApiContext>) -> Response {
     let db_ok = ctx.db.ping().await;
     let ready = ctx.ready.load(Ordering::Relaxed) && db_ok;
     let body = Ready {
-        database: if db_ok { "ok".into() } else { "unreachable".into() },
+        database: if db_ok {
+            "ok".into()
+        } else {
+            "unreachable".into()
+        },
         models: ctx.models.len(),
         workers: ctx.config.workers,
     };
-    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     (status, axum::Json(body)).into_response()
 }
 

@@ -20,7 +20,10 @@ pub fn router() -> Router<ApiContext> {
     Router::new()
         .route("/api/info", get(info))
         .route("/api/me", get(me))
-        .route("/api/session", axum::routing::post(sign_in).delete(sign_out))
+        .route(
+            "/api/session",
+            axum::routing::post(sign_in).delete(sign_out),
+        )
 }
 
 /// What a client needs to know before it starts.
@@ -67,7 +70,10 @@ async fn me(user: AuthUser) -> axum::Json<Me> {
     responses((status = 204, description = "Signed in; the session cookie is set"),
               (status = 401, body = super::error::ErrorBody),
               (status = 422, body = super::error::ErrorBody)))]
-async fn sign_in(State(ctx): State<ApiContext>, JsonBody(body): JsonBody<SignIn>) -> Result<Response> {
+async fn sign_in(
+    State(ctx): State<ApiContext>,
+    JsonBody(body): JsonBody<SignIn>,
+) -> Result<Response> {
     if ctx.config.auth == AuthMode::Local {
         // Nothing to sign in to: every request is the local user already.
         return Ok(StatusCode::NO_CONTENT.into_response());

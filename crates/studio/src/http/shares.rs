@@ -11,7 +11,9 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::ApiContext;
-use super::compositions::{CompositionRow, ShareInfo, finished_song, midi_bytes, wav_bytes, wav_response};
+use super::compositions::{
+    CompositionRow, ShareInfo, finished_song, midi_bytes, wav_bytes, wav_response,
+};
 use super::error::{Error, ErrorBody, Result};
 use super::extract::PathParams;
 use super::melodies::midi_response;
@@ -66,7 +68,9 @@ async fn share(
 ) -> Result<Response> {
     let row = super::compositions::find(&ctx, &user, &id).await?;
     if row.status != queue::SUCCEEDED {
-        return Err(Error::NotReady("only a finished composition can be shared".into()));
+        return Err(Error::NotReady(
+            "only a finished composition can be shared".into(),
+        ));
     }
     if let Some(token) = row.share_token {
         let info = ShareInfo {
@@ -89,7 +93,9 @@ async fn share(
     if inserted.rows_affected() == 0 {
         // A concurrent request shared it first: answer with that link.
         let row = super::compositions::find(&ctx, &user, &id).await?;
-        let token = row.share_token.ok_or(Error::Conflict("share link changed concurrently".into()))?;
+        let token = row
+            .share_token
+            .ok_or(Error::Conflict("share link changed concurrently".into()))?;
         let info = ShareInfo {
             url: format!("/s/{token}"),
             token,
@@ -141,7 +147,10 @@ async fn by_token(ctx: &ApiContext, token: &str) -> Result<CompositionRow> {
 #[utoipa::path(get, path = "/api/shared/{token}", tag = "sharing",
     params(("token" = String, Path, description = "Share token")),
     responses((status = 200, body = Shared), (status = 404, body = ErrorBody)))]
-async fn shared(State(ctx): State<ApiContext>, PathParams(token): PathParams<String>) -> Result<axum::Json<Shared>> {
+async fn shared(
+    State(ctx): State<ApiContext>,
+    PathParams(token): PathParams<String>,
+) -> Result<axum::Json<Shared>> {
     let row = by_token(&ctx, &token).await?;
     let song = finished_song(&ctx, &row).await?;
     Ok(axum::Json(Shared {
@@ -164,17 +173,26 @@ async fn shared(State(ctx): State<ApiContext>, PathParams(token): PathParams<Str
     params(("token" = String, Path, description = "Share token")),
     responses((status = 200, description = "Standard MIDI File", content_type = "audio/midi"),
               (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
-async fn shared_midi(State(ctx): State<ApiContext>, PathParams(token): PathParams<String>) -> Result<Response> {
+async fn shared_midi(
+    State(ctx): State<ApiContext>,
+    PathParams(token): PathParams<String>,
+) -> Result<Response> {
     let row = by_token(&ctx, &token).await?;
     let bytes = midi_bytes(&ctx, &row).await?;
-    Ok(midi_response(bytes, &format!("{}-{}", row.melody_name, row.model)))
+    Ok(midi_response(
+        bytes,
+        &format!("{}-{}", row.melody_name, row.model),
+    ))
 }
 
 #[utoipa::path(get, path = "/api/shared/{token}/wav", tag = "sharing",
     params(("token" = String, Path, description = "Share token")),
     responses((status = 200, description = "16-bit PCM WAV", content_type = "audio/wav"),
               (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
-async fn shared_wav(State(ctx): State<ApiContext>, PathParams(token): PathParams<String>) -> Result<Response> {
+async fn shared_wav(
+    State(ctx): State<ApiContext>,
+    PathParams(token): PathParams<String>,
+) -> Result<Response> {
     let row = by_token(&ctx, &token).await?;
     Ok(wav_response(wav_bytes(&ctx, &row).await?))
 }

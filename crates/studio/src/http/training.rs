@@ -116,8 +116,14 @@ impl RunRow {
             config: serde_json::from_str(&self.config)?,
             step: self.step,
             total_steps: self.total_steps,
-            latest: self.latest.as_deref().and_then(|s| serde_json::from_str(s).ok()),
-            reference: self.reference.as_deref().and_then(|s| serde_json::from_str(s).ok()),
+            latest: self
+                .latest
+                .as_deref()
+                .and_then(|s| serde_json::from_str(s).ok()),
+            reference: self
+                .reference
+                .as_deref()
+                .and_then(|s| serde_json::from_str(s).ok()),
             published_model: self.published_model.clone(),
             error: self.error_code.as_ref().map(|code| ErrorDetail {
                 code: code.clone(),
@@ -132,11 +138,15 @@ impl RunRow {
 
 fn check_name(name: &str) -> Result<()> {
     let ok = (1..=40).contains(&name.len())
-        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
     if ok {
         Ok(())
     } else {
-        Err(Error::Validation(format!("'{name}' is not a model name: 1-40 of a-z, 0-9, '-'")))
+        Err(Error::Validation(format!(
+            "'{name}' is not a model name: 1-40 of a-z, 0-9, '-'"
+        )))
     }
 }
 
@@ -147,14 +157,18 @@ fn check_config(c: &TrainingConfig) -> Result<()> {
     }
     for r in &c.roles {
         if parse_role(r)? == orchestrion_music::TrackRole::Melody {
-            return Err(Error::Validation("the melody is the input; it is not a role to train".into()));
+            return Err(Error::Validation(
+                "the melody is the input; it is not a role to train".into(),
+            ));
         }
     }
     if !(1..=100_000).contains(&c.steps) {
         return Err(Error::Validation("steps must be 1-100000".into()));
     }
     if !(c.learning_rate > 0.0 && c.learning_rate <= 0.1) {
-        return Err(Error::Validation("learning_rate must be in (0, 0.1]".into()));
+        return Err(Error::Validation(
+            "learning_rate must be in (0, 0.1]".into(),
+        ));
     }
     if !(1..=10).contains(&c.critic_updates) {
         return Err(Error::Validation("critic_updates must be 1-10".into()));
@@ -205,8 +219,11 @@ async fn create(State(ctx): State<ApiContext>, user: AuthUser, req: Request) -> 
                 _ => {}
             }
         }
-        let zip_bytes = zip_bytes.ok_or_else(|| Error::BadRequest("the upload needs an 'archive' part (a .zip)".into()))?;
-        let config = config.ok_or_else(|| Error::BadRequest("the upload needs a 'config' part (JSON)".into()))?;
+        let zip_bytes = zip_bytes.ok_or_else(|| {
+            Error::BadRequest("the upload needs an 'archive' part (a .zip)".into())
+        })?;
+        let config = config
+            .ok_or_else(|| Error::BadRequest("the upload needs a 'config' part (JSON)".into()))?;
         check_config(&config)?;
         let limits = ctx.config.limits.clone();
         let check = zip_bytes.clone();
@@ -218,12 +235,15 @@ async fn create(State(ctx): State<ApiContext>, user: AuthUser, req: Request) -> 
         let JsonBody(config) = JsonBody::<TrainingConfig>::from_request(req, &ctx).await?;
         check_config(&config)?;
         if config.recipe.is_none() {
-            return Err(Error::Validation("name a shipped recipe, or upload an archive".into()));
+            return Err(Error::Validation(
+                "name a shipped recipe, or upload an archive".into(),
+            ));
         }
         (config, "recipe", None)
     } else {
         return Err(Error::UnsupportedMediaType(
-            "send application/json (a recipe) or multipart/form-data (an archive and a config)".into(),
+            "send application/json (a recipe) or multipart/form-data (an archive and a config)"
+                .into(),
         ));
     };
 
@@ -263,7 +283,12 @@ async fn create(State(ctx): State<ApiContext>, user: AuthUser, req: Request) -> 
         training_run: row.to_json()?,
         job: job_json(&job),
     };
-    Ok((StatusCode::ACCEPTED, [(header::LOCATION, format!("/api/training-runs/{id}"))], axum::Json(body)).into_response())
+    Ok((
+        StatusCode::ACCEPTED,
+        [(header::LOCATION, format!("/api/training-runs/{id}"))],
+        axum::Json(body),
+    )
+        .into_response())
 }
 
 #[utoipa::path(get, path = "/api/training-runs", tag = "training", params(PageQuery),
@@ -286,14 +311,26 @@ async fn list(
         .bind(&user.id)
         .fetch_one(ctx.db.pool())
         .await?;
-    let items = rows.iter().map(RunRow::to_json).collect::<Result<Vec<_>>>()?;
-    Ok(axum::Json(Page { items, total, limit, offset }))
+    let items = rows
+        .iter()
+        .map(RunRow::to_json)
+        .collect::<Result<Vec<_>>>()?;
+    Ok(axum::Json(Page {
+        items,
+        total,
+        limit,
+        offset,
+    }))
 }
 
 #[utoipa::path(get, path = "/api/training-runs/{id}", tag = "training",
     params(("id" = String, Path, description = "Training run id")),
     responses((status = 200, body = TrainingRun), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody)))]
-async fn one(State(ctx): State<ApiContext>, user: AuthUser, PathParams(id): PathParams<String>) -> Result<axum::Json<TrainingRun>> {
+async fn one(
+    State(ctx): State<ApiContext>,
+    user: AuthUser,
+    PathParams(id): PathParams<String>,
+) -> Result<axum::Json<TrainingRun>> {
     Ok(axum::Json(find(&ctx, &user, &id).await?.to_json()?))
 }
 
@@ -310,18 +347,28 @@ async fn events(
     let run = find(&ctx, &user, &id).await?;
     let run_id = run.id.clone();
     let owner = user.clone();
-    let stream = job_stream(ctx, run.job_id, user.id, last_event_id(&headers), move |ctx, _job| {
-        let run_id = run_id.clone();
-        let owner = owner.clone();
-        async move {
-            match find(&ctx, &owner, &run_id).await.and_then(|r| r.to_json()) {
-                Ok(run) => serde_json::to_value(run).unwrap_or_default(),
-                Err(_) => serde_json::Value::Null,
+    let stream = job_stream(
+        ctx,
+        run.job_id,
+        user.id,
+        last_event_id(&headers),
+        move |ctx, _job| {
+            let run_id = run_id.clone();
+            let owner = owner.clone();
+            async move {
+                match find(&ctx, &owner, &run_id).await.and_then(|r| r.to_json()) {
+                    Ok(run) => serde_json::to_value(run).unwrap_or_default(),
+                    Err(_) => serde_json::Value::Null,
+                }
             }
-        }
-    });
+        },
+    );
     Ok(Sse::new(stream)
-        .keep_alive(KeepAlive::new().interval(std::time::Duration::from_secs(15)).text("keep-alive"))
+        .keep_alive(
+            KeepAlive::new()
+                .interval(std::time::Duration::from_secs(15))
+                .text("keep-alive"),
+        )
         .into_response())
 }
 
@@ -329,7 +376,11 @@ async fn events(
     params(("id" = String, Path, description = "Training run id")),
     responses((status = 202, body = TrainingRun), (status = 404, body = ErrorBody),
               (status = 409, body = ErrorBody), (status = 401, body = ErrorBody)))]
-async fn cancel(State(ctx): State<ApiContext>, user: AuthUser, PathParams(id): PathParams<String>) -> Result<Response> {
+async fn cancel(
+    State(ctx): State<ApiContext>,
+    user: AuthUser,
+    PathParams(id): PathParams<String>,
+) -> Result<Response> {
     let run = find(&ctx, &user, &id).await?;
     queue::request_cancel(&ctx.db, &run.job_id, &user.id).await?;
     ctx.signals.changed(&run.job_id);
@@ -350,10 +401,17 @@ async fn publish(
     check_name(&req.name)?;
     let run = find(&ctx, &user, &id).await?;
     if run.status != queue::SUCCEEDED || run.checkpoint_key.is_none() {
-        return Err(Error::Conflict("only a finished training run can be published".into()));
+        return Err(Error::Conflict(
+            "only a finished training run can be published".into(),
+        ));
     }
     if ctx.models.get(&req.name).is_some() {
-        return Err(Error::Conflict(format!("a model named '{}' exists already", req.name)));
+        return Err(Error::Conflict(format!(
+            "a model named '{}' exists already",
+            req.name
+        )));
     }
-    Err(Error::Unavailable("publishing is not available in this build yet".into()))
+    Err(Error::Unavailable(
+        "publishing is not available in this build yet".into(),
+    ))
 }

@@ -65,7 +65,11 @@ async fn share_page() -> Response {
 async fn asset(uri: Uri) -> Response {
     let path = uri.path().trim_start_matches('/');
     if path.starts_with("api/") {
-        return super::error::error_response(StatusCode::NOT_FOUND, "not_found", "no such endpoint".into());
+        return super::error::error_response(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no such endpoint".into(),
+        );
     }
     if path.split('/').any(|p| p == "..") {
         return (StatusCode::NOT_FOUND, "not found").into_response();

@@ -60,9 +60,14 @@ pub async fn load_song(ctx: &ApiContext, key: &str) -> Result<Song, crate::http:
     Ok(serde_json::from_slice(&bytes)?)
 }
 
-pub async fn run(ctx: &ApiContext, claimed: &Claimed, control: &Arc<JobControl>) -> Result<(), JobFailure> {
-    let payload: ComposePayload = serde_json::from_str(&claimed.job.payload)
-        .map_err(|e| JobFailure::permanent("bad_payload", format!("unreadable job payload: {e}")))?;
+pub async fn run(
+    ctx: &ApiContext,
+    claimed: &Claimed,
+    control: &Arc<JobControl>,
+) -> Result<(), JobFailure> {
+    let payload: ComposePayload = serde_json::from_str(&claimed.job.payload).map_err(|e| {
+        JobFailure::permanent("bad_payload", format!("unreadable job payload: {e}"))
+    })?;
     let id = payload.composition_id;
     control.set(0.05, "loading melody");
     let input: Option<ComposeInput> = sqlx::query_as(
@@ -73,7 +78,10 @@ pub async fn run(ctx: &ApiContext, claimed: &Claimed, control: &Arc<JobControl>)
     .await
     .map_err(crate::http::error::Error::from)?;
     let Some(input) = input else {
-        return Err(JobFailure::permanent("not_found", "the composition was deleted"));
+        return Err(JobFailure::permanent(
+            "not_found",
+            "the composition was deleted",
+        ));
     };
     let (melody_key,): (String,) = sqlx::query_as("SELECT song_key FROM melodies WHERE id = $1")
         .bind(&input.melody_id)
@@ -86,18 +94,20 @@ pub async fn run(ctx: &ApiContext, claimed: &Claimed, control: &Arc<JobControl>)
     let lock = match &input.parent_id {
         None => None,
         Some(parent) => {
-            let (key,): (Option<String>,) = sqlx::query_as("SELECT song_key FROM compositions WHERE id = $1")
-                .bind(parent)
-                .fetch_optional(ctx.db.pool())
-                .await
-                .map_err(crate::http::error::Error::from)?
-                .ok_or_else(|| JobFailure::permanent("not_found", "the locked composition was deleted"))?;
-            let key = key.ok_or_else(|| JobFailure::permanent("not_ready", "the locked composition has no result"))?;
+            let (key,): (Option<String>,) =
+                sqlx::query_as("SELECT song_key FROM compositions WHERE id = $1")
+                    .bind(parent)
+                    .fetch_optional(ctx.db.pool())
+                    .await
+                    .map_err(crate::http::error::Error::from)?
+                    .ok_or_else(|| {
+                        JobFailure::permanent("not_found", "the locked composition was deleted")
+                    })?;
+            let key = key.ok_or_else(|| {
+                JobFailure::permanent("not_ready", "the locked composition has no result")
+            })?;
             let roles: Vec<String> = serde_json::from_str(&input.locked_roles).unwrap_or_default();
-            let roles: Vec<TrackRole> = roles
-                .iter()
-                .filter_map(|r| parse_role(r).ok())
-                .collect();
+            let roles: Vec<TrackRole> = roles.iter().filter_map(|r| parse_role(r).ok()).collect();
             Some((load_song(ctx, &key).await?, roles))
         }
     };
@@ -137,7 +147,8 @@ pub async fn run(ctx: &ApiContext, claimed: &Claimed, control: &Arc<JobControl>)
     }
 
     control.set(0.85, "storing");
-    let song_json = serde_json::to_vec(&generated.song).map_err(|e| JobFailure::transient(e.to_string()))?;
+    let song_json =
+        serde_json::to_vec(&generated.song).map_err(|e| JobFailure::transient(e.to_string()))?;
     ctx.blobs
         .put(&song_key(&id), song_json)
         .await
@@ -170,7 +181,11 @@ pub async fn run(ctx: &ApiContext, claimed: &Claimed, control: &Arc<JobControl>)
             .collect::<Vec<_>>(),
     });
 
-    let mut tx = ctx.db.begin().await.map_err(crate::http::error::Error::from)?;
+    let mut tx = ctx
+        .db
+        .begin()
+        .await
+        .map_err(crate::http::error::Error::from)?;
     if !queue::complete(&mut tx, claimed).await? {
         return Err(JobFailure::LeaseLost);
     }

@@ -108,7 +108,10 @@ impl JobControl {
     }
 
     fn get(&self) -> (f64, String) {
-        self.progress.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.progress
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Whether the job should stop now, and why.
@@ -182,7 +185,11 @@ async fn run_claimed(ctx: &ApiContext, claimed: Claimed, shutdown: &mut watch::R
     tracing::info!(job = %job_id, queue = %claimed.job.queue, attempt = claimed.attempt(), "job claimed");
     ctx.signals.changed(&job_id);
     let control = Arc::new(JobControl::default());
-    let beat = tokio::spawn(heartbeat_loop(ctx.clone(), claimed.clone(), control.clone()));
+    let beat = tokio::spawn(heartbeat_loop(
+        ctx.clone(),
+        claimed.clone(),
+        control.clone(),
+    ));
 
     let body = async {
         match claimed.job.queue.as_str() {
@@ -216,27 +223,36 @@ async fn run_claimed(ctx: &ApiContext, claimed: Claimed, shutdown: &mut watch::R
         None => {
             tracing::warn!(job = %job_id, "shutting down: job released for a later run");
             control.cancel.store(true, Ordering::Relaxed);
-            ctx.metrics.job_finished(&kind, "released", started.elapsed());
+            ctx.metrics
+                .job_finished(&kind, "released", started.elapsed());
             queue::release(&ctx.db, &claimed).await
         }
         Some(Ok(())) => {
             tracing::info!(job = %job_id, ms = started.elapsed().as_millis() as u64, "job succeeded");
-            ctx.metrics.job_finished(&kind, queue::SUCCEEDED, started.elapsed());
+            ctx.metrics
+                .job_finished(&kind, queue::SUCCEEDED, started.elapsed());
             Ok(())
         }
         Some(Err(JobFailure::LeaseLost)) => {
             tracing::warn!(job = %job_id, "lease lost: another worker owns the job now");
-            ctx.metrics.job_finished(&kind, "lease_lost", started.elapsed());
+            ctx.metrics
+                .job_finished(&kind, "lease_lost", started.elapsed());
             Ok(())
         }
         Some(Err(JobFailure::Cancelled)) => {
             tracing::info!(job = %job_id, "job cancelled");
-            ctx.metrics.job_finished(&kind, queue::CANCELLED, started.elapsed());
+            ctx.metrics
+                .job_finished(&kind, queue::CANCELLED, started.elapsed());
             queue::finish_cancelled(&ctx.db, &claimed).await
         }
-        Some(Err(JobFailure::Failed { code, message, retry })) => {
+        Some(Err(JobFailure::Failed {
+            code,
+            message,
+            retry,
+        })) => {
             tracing::warn!(job = %job_id, %code, %message, retry, "job attempt failed");
-            ctx.metrics.job_finished(&kind, queue::FAILED, started.elapsed());
+            ctx.metrics
+                .job_finished(&kind, queue::FAILED, started.elapsed());
             queue::fail(&ctx.db, &claimed, code, &message, retry).await
         }
     };

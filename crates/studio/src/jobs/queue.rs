@@ -302,7 +302,14 @@ pub async fn finish_cancelled(db: &Db, claimed: &Claimed) -> Result<(), Error> {
     .await?;
     if updated.rows_affected() == 1 {
         let job = &claimed.job;
-        set_resource_status(&mut tx, &job.resource_type, &job.resource_id, CANCELLED, None).await?;
+        set_resource_status(
+            &mut tx,
+            &job.resource_type,
+            &job.resource_id,
+            CANCELLED,
+            None,
+        )
+        .await?;
     }
     tx.commit().await?;
     Ok(())
@@ -353,7 +360,14 @@ pub async fn request_cancel(db: &Db, job_id: &str, owner_id: &str) -> Result<Job
         return Err(Error::Conflict("the job has already finished".into()));
     };
     if row.status == CANCELLED {
-        set_resource_status(&mut tx, &row.resource_type, &row.resource_id, CANCELLED, None).await?;
+        set_resource_status(
+            &mut tx,
+            &row.resource_type,
+            &row.resource_id,
+            CANCELLED,
+            None,
+        )
+        .await?;
     }
     tx.commit().await?;
     Ok(row)
@@ -370,7 +384,12 @@ pub async fn get(db: &Db, job_id: &str, owner_id: &str) -> Result<JobRow, Error>
 }
 
 /// Appends an event to a job's stream (SSE replay reads them back in order).
-pub async fn append_event(db: &Db, job_id: &str, event: &str, data: &serde_json::Value) -> Result<i64, Error> {
+pub async fn append_event(
+    db: &Db,
+    job_id: &str,
+    event: &str,
+    data: &serde_json::Value,
+) -> Result<i64, Error> {
     let (seq,): (i64,) = sqlx::query_as(
         "INSERT INTO job_events (job_id, seq, event, data, created_at) \
          VALUES ($1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM job_events WHERE job_id = $1), $2, $3, $4) \
@@ -386,7 +405,11 @@ pub async fn append_event(db: &Db, job_id: &str, event: &str, data: &serde_json:
 }
 
 /// Events of a job after `after_seq`, oldest first.
-pub async fn events_after(db: &Db, job_id: &str, after_seq: i64) -> Result<Vec<(i64, String, String)>, Error> {
+pub async fn events_after(
+    db: &Db,
+    job_id: &str,
+    after_seq: i64,
+) -> Result<Vec<(i64, String, String)>, Error> {
     Ok(sqlx::query_as(
         "SELECT seq, event, data FROM job_events WHERE job_id = $1 AND seq > $2 ORDER BY seq LIMIT 500",
     )

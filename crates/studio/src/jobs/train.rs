@@ -7,7 +7,11 @@ use super::queue::Claimed;
 use super::{JobControl, JobFailure};
 use crate::http::ApiContext;
 
-pub async fn run(ctx: &ApiContext, claimed: &Claimed, control: &Arc<JobControl>) -> Result<(), JobFailure> {
+pub async fn run(
+    ctx: &ApiContext,
+    claimed: &Claimed,
+    control: &Arc<JobControl>,
+) -> Result<(), JobFailure> {
     let _ = (ctx, claimed, control);
     Err(JobFailure::permanent(
         "training_unavailable",

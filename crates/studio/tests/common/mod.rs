@@ -15,7 +15,12 @@ use serde_json::{Value, json};
 pub fn write_test_model(dir: &Path, name: &str) -> PathBuf {
     let config = GanConfig {
         name: name.into(),
-        roles: vec![TrackRole::Melody, TrackRole::Drums, TrackRole::Bass, TrackRole::Piano],
+        roles: vec![
+            TrackRole::Melody,
+            TrackRole::Drums,
+            TrackRole::Bass,
+            TrackRole::Piano,
+        ],
         programs: vec![0, 0, 33, 0],
         steps_per_beat: 4,
         window_bars: 2,
@@ -35,7 +40,11 @@ pub fn write_test_model(dir: &Path, name: &str) -> PathBuf {
     let spectral = config.init_spectral(11);
     let out = dir.join(name);
     orchestrion_model::store::save_model(&out, &config, &generator, &critic, &spectral).unwrap();
-    std::fs::write(out.join("MODEL_CARD.md"), format!("# {name}\n\nAn untrained model for the studio's tests.\n")).unwrap();
+    std::fs::write(
+        out.join("MODEL_CARD.md"),
+        format!("# {name}\n\nAn untrained model for the studio's tests.\n"),
+    )
+    .unwrap();
     out
 }
 
@@ -57,7 +66,13 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { auth: AuthMode::Local, users: vec![], workers: 2, max_jobs_per_user: 4, with_model: true }
+        Options {
+            auth: AuthMode::Local,
+            users: vec![],
+            workers: 2,
+            max_jobs_per_user: 4,
+            with_model: true,
+        }
     }
 }
 
@@ -85,8 +100,19 @@ impl TestServer {
         }
         let server = orchestrion_studio::start(config).await.unwrap();
         let base = format!("http://{}", server.addr());
-        let client = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().unwrap();
-        (TestServer { server: Some(server), base, data, client }, tokens)
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()
+            .unwrap();
+        (
+            TestServer {
+                server: Some(server),
+                base,
+                data,
+                client,
+            },
+            tokens,
+        )
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -109,7 +135,12 @@ impl TestServer {
         req.send().await.unwrap()
     }
 
-    pub async fn post_json(&self, path: &str, body: &Value, token: Option<&str>) -> reqwest::Response {
+    pub async fn post_json(
+        &self,
+        path: &str,
+        body: &Value,
+        token: Option<&str>,
+    ) -> reqwest::Response {
         let mut req = self.client.post(self.url(path)).json(body);
         if let Some(t) = token {
             req = req.bearer_auth(t);
@@ -119,15 +150,29 @@ impl TestServer {
 
     /// Creates a melody from a shipped sample; returns its id.
     pub async fn sample_melody(&self, sample: &str, token: Option<&str>) -> String {
-        let r = self.post_json("/api/melodies", &json!({"sample": sample}), token).await;
+        let r = self
+            .post_json("/api/melodies", &json!({"sample": sample}), token)
+            .await;
         assert_eq!(r.status(), 201);
-        r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string()
+        r.json::<Value>().await.unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
     }
 
     /// Asks for a composition; returns (composition id, job id).
-    pub async fn compose(&self, melody_id: &str, bars: u32, token: Option<&str>) -> (String, String) {
+    pub async fn compose(
+        &self,
+        melody_id: &str,
+        bars: u32,
+        token: Option<&str>,
+    ) -> (String, String) {
         let r = self
-            .post_json("/api/compositions", &json!({"melody_id": melody_id, "model": "tiny", "bars": bars, "seed": 7}), token)
+            .post_json(
+                "/api/compositions",
+                &json!({"melody_id": melody_id, "model": "tiny", "bars": bars, "seed": 7}),
+                token,
+            )
             .await;
         assert_eq!(r.status(), 202, "{}", r.text().await.unwrap());
         let body: Value = r.json().await.unwrap();
@@ -141,11 +186,22 @@ impl TestServer {
     pub async fn wait_job(&self, job_id: &str, token: Option<&str>) -> Value {
         let started = Instant::now();
         loop {
-            let job: Value = self.get(&format!("/api/jobs/{job_id}"), token).await.json().await.unwrap();
-            if matches!(job["status"].as_str(), Some("succeeded" | "failed" | "cancelled")) {
+            let job: Value = self
+                .get(&format!("/api/jobs/{job_id}"), token)
+                .await
+                .json()
+                .await
+                .unwrap();
+            if matches!(
+                job["status"].as_str(),
+                Some("succeeded" | "failed" | "cancelled")
+            ) {
                 return job;
             }
-            assert!(started.elapsed() < Duration::from_secs(60), "job did not finish: {job}");
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "job did not finish: {job}"
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
@@ -162,5 +218,10 @@ pub async fn assert_error(r: reqwest::Response, status: u16, code: &str) {
     assert_eq!(r.status().as_u16(), status, "status");
     let body: Value = r.json().await.expect("error body is JSON");
     assert_eq!(body["error"]["code"], code, "{body}");
-    assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
 }
