@@ -311,9 +311,7 @@ pub fn parse_meter(text: &str) -> Result<MeterSig, String> {
 
 /// Steps in one bar of `meter` on a grid of `steps_per_beat` per quarter note, when whole.
 pub fn bar_steps_of(meter: MeterSig, steps_per_beat: u32) -> Option<u32> {
-    let quarter_steps_times_den = u32::from(meter.0) * steps_per_beat * 4;
-    (quarter_steps_times_den % u32::from(meter.1) == 0)
-        .then(|| quarter_steps_times_den / u32::from(meter.1))
+    orchestrion_music::Grid { steps_per_beat }.steps_per_bar(meter.0, meter.1)
 }
 
 /// A recipe loaded from disk, with the paths resolved and the selectors compiled.

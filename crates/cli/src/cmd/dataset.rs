@@ -103,8 +103,9 @@ fn build(args: BuildArgs) -> anyhow::Result<()> {
         warnings: AtomicUsize::new(0),
     };
     let started = Instant::now();
-    let stats = orchestrion_dataset::build_with_threads(&recipe, &args.out, &progress, args.threads)
-        .with_context(|| format!("building {}", args.recipe.display()))?;
+    let stats =
+        orchestrion_dataset::build_with_threads(&recipe, &args.out, &progress, args.threads)
+            .with_context(|| format!("building {}", args.recipe.display()))?;
     progress.bar.finish_and_clear();
     print_summary(&stats);
     println!(
