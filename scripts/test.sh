@@ -1,7 +1,17 @@
 #!/usr/bin/env bash
-# The whole test suite: Rust unit, property and integration tests (including the agreement tests
-# against pretty_midi and muspy, and the API tests against the real server), then the console's
-# end-to-end tests in headless Chromium against the real binary.
+# The whole test suite, in order:
+#  1. the `orchestrion` binary (tests that drive the real binary — inspect, the studio crash test,
+#     the console — need it built first);
+#  2. Rust unit, property and integration tests, including the agreement tests against mido and
+#     muspy and the API tests against the real server;
+#  3. schemathesis against the studio's OpenAPI document (no request may get a 5xx);
+#  4. the console's unit tests and its end-to-end tests in headless Chromium (Debian's chromium).
+# Run `bash scripts/setup.sh` once first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+target="${CARGO_TARGET_DIR:-$PWD/target}"
+
+cargo build -p orchestrion
 cargo test --workspace
+bash scripts/schemathesis-studio.sh "$target/debug/orchestrion"
+(cd web/tests && ORCHESTRION_BIN="$target/debug/orchestrion" node --test --test-concurrency=1 unit/ e2e/)
