@@ -18,6 +18,10 @@ export const { Midi } = require('@tonejs/midi');
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const repoRoot = path.resolve(here, '../../..');
 export const screenshotDir = path.join(repoRoot, 'target', 'screenshots');
+/** Genre models the server loads: the repo's shipped `models/`, unless ORCHESTRION_MODELS_DIR says otherwise. */
+export const modelsDir = path.resolve(process.env.ORCHESTRION_MODELS_DIR || path.join(repoRoot, 'models'));
+/** The genre model shipped in `models/` that the Generate tests use, independent of training. */
+export const SHIPPED_MODEL = process.env.E2E_MODEL || 'chorale';
 
 const CHROMIUM_ARGS = [
   '--headless',
@@ -80,8 +84,8 @@ export async function start() {
   if (!base) {
     const port = await freePort();
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'orchestrion-e2e-'));
-    const args = ['serve', '--bind', `127.0.0.1:${port}`, '--data-dir', dataDir];
-    if (process.env.ORCHESTRION_MODELS_DIR) args.push('--models-dir', process.env.ORCHESTRION_MODELS_DIR);
+    if (!fs.existsSync(modelsDir)) throw new Error(`models folder ${modelsDir} not found; set ORCHESTRION_MODELS_DIR`);
+    const args = ['serve', '--bind', `127.0.0.1:${port}`, '--data-dir', dataDir, '--models-dir', modelsDir];
     child = spawn(serverBinary(), args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RUST_LOG: process.env.RUST_LOG || 'info' } });
     const keep = (chunk) => {
       output += chunk;
