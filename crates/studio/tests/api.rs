@@ -666,3 +666,343 @@ async fn non_loopback_without_auth_refuses_to_start() {
     let err = orchestrion_studio::start(config).await.err().unwrap();
     assert!(err.to_string().contains("--add-user"), "{err}");
 }
+
+/// A small band song (melody, drums, bass, piano; 8 bars of 4/4) as a Standard MIDI File.
+fn band_midi(variant: u8) -> Vec<u8> {
+    use orchestrion_music::{Meter, Note, Song, TempoChange, Track, TrackRole};
+    let beat = 480u64;
+    let root = 60 + variant % 5;
+    let scale = [0u8, 2, 4, 5, 7, 9, 11, 12];
+    let progression = [0u8, 5, 7, 0, 9, 5, 7, 0];
+    let note = |pitch: u8, start: u64, duration: u64| Note {
+        pitch,
+        velocity: 90,
+        start,
+        duration,
+    };
+    let (mut melody, mut drums, mut bass, mut piano) = (vec![], vec![], vec![], vec![]);
+    for bar in 0..8u64 {
+        let chord = root + progression[(bar as usize + variant as usize) % 8];
+        for b in 0..4u64 {
+            let t = (bar * 4 + b) * beat;
+            let step = (bar as usize * 3 + b as usize * (variant as usize + 1)) % 8;
+            melody.push(note(root + 12 + scale[step], t, beat * 9 / 10));
+            drums.push(note(if b % 2 == 1 { 38 } else { 36 }, t, beat / 4));
+            drums.push(note(42, t + beat / 2, beat / 4));
+            bass.push(note(
+                chord - 24 + if b == 2 { 7 } else { 0 },
+                t,
+                beat * 9 / 10,
+            ));
+        }
+        for iv in [0u8, 4, 7] {
+            piano.push(note(chord + iv - 12, bar * 4 * beat, beat * 38 / 10));
+        }
+    }
+    let track = |name: &str, program: u8, channel: u8, role: TrackRole, notes: Vec<Note>| Track {
+        name: name.into(),
+        program,
+        channel,
+        is_drum: channel == 9,
+        role,
+        notes,
+    };
+    Song {
+        ticks_per_beat: beat as u16,
+        tempos: vec![TempoChange {
+            tick: 0,
+            micros_per_beat: 545_454,
+        }],
+        meters: vec![Meter {
+            tick: 0,
+            numerator: 4,
+            denominator: 4,
+        }],
+        key_signatures: vec![],
+        tracks: vec![
+            track("Melody", 73, 0, TrackRole::Melody, melody),
+            track("Drums", 0, 9, TrackRole::Drums, drums),
+            track("Bass", 33, 1, TrackRole::Bass, bass),
+            track("Piano", 0, 2, TrackRole::Piano, piano),
+        ],
+        texts: vec![],
+    }
+    .to_midi_bytes()
+}
+
+/// The `event:` names and parsed `data:` of a finished Server-Sent Events body.
+fn sse_events(body: &str) -> Vec<(String, Value)> {
+    let mut out = Vec::new();
+    let mut event = String::new();
+    for line in body.lines() {
+        if let Some(e) = line.strip_prefix("event:") {
+            event = e.trim().to_string();
+        } else if let Some(Ok(v)) = line
+            .strip_prefix("data:")
+            .map(|d| serde_json::from_str(d.trim()))
+        {
+            out.push((event.clone(), v));
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_tiny_run_trains_from_a_zip_streams_losses_publishes_and_composes() {
+    let (s, _) = TestServer::start(Options::default()).await;
+    let songs: Vec<(String, Vec<u8>)> = (0..6)
+        .map(|i| (format!("songs/band-{i}.mid"), band_midi(i)))
+        .collect();
+    let entries: Vec<(&str, &[u8])> = songs
+        .iter()
+        .map(|(n, b)| (n.as_str(), b.as_slice()))
+        .collect();
+    let steps = 4;
+    let config = json!({"name": "tiny-band", "roles": ["drums", "bass", "piano"], "steps": steps,
+        "learning_rate": 0.0002, "critic_updates": 1})
+    .to_string();
+    let form = reqwest::multipart::Form::new()
+        .part(
+            "archive",
+            reqwest::multipart::Part::bytes(zip_of(&entries)).file_name("band.zip"),
+        )
+        .text("config", config);
+    let r = s
+        .client
+        .post(s.url("/api/training-runs"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202, "{}", r.text().await.unwrap());
+    let body: Value = r.json().await.unwrap();
+    let run_id = body["training_run"]["id"].as_str().unwrap().to_string();
+
+    let started = std::time::Instant::now();
+    let run = loop {
+        let run: Value = s
+            .get(&format!("/api/training-runs/{run_id}"), None)
+            .await
+            .json()
+            .await
+            .unwrap();
+        if matches!(
+            run["status"].as_str(),
+            Some("succeeded" | "failed" | "cancelled")
+        ) {
+            break run;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(300),
+            "training did not finish: {run}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    assert_eq!(run["status"], "succeeded", "{run}");
+    assert_eq!(run["step"], steps);
+    assert!(run["latest"]["generator_loss"].is_number(), "{run}");
+    assert!(run["reference"]["EB"].is_number(), "{run}");
+
+    // The finished stream replays every event and ends with `done`.
+    let text = s
+        .get(&format!("/api/training-runs/{run_id}/events"), None)
+        .await
+        .text()
+        .await
+        .unwrap();
+    let events = sse_events(&text);
+    let losses: Vec<&Value> = events
+        .iter()
+        .filter(|(e, _)| e == "loss")
+        .map(|(_, v)| v)
+        .collect();
+    assert_eq!(losses.len(), steps, "{text}");
+    for (i, l) in losses.iter().enumerate() {
+        assert_eq!(l["step"], i + 1);
+        assert!(l["generator_loss"].as_f64().unwrap().is_finite());
+        assert!(l["critic_loss"].as_f64().unwrap().is_finite());
+    }
+    let metrics = events
+        .iter()
+        .find(|(e, v)| e == "metrics" && v["step"].as_u64() > Some(0))
+        .map(|(_, v)| v)
+        .expect("a metrics event after training began");
+    assert!(
+        metrics["metrics"]
+            .as_object()
+            .is_some_and(|m| !m.is_empty())
+    );
+    assert_eq!(metrics["reference"], run["reference"]);
+    let checkpoint = events
+        .iter()
+        .find(|(e, _)| e == "checkpoint")
+        .map(|(_, v)| v.clone())
+        .expect("a checkpoint event");
+    assert_eq!(events.last().unwrap().0, "done");
+    let sample = s
+        .get(checkpoint["sample_midi"].as_str().unwrap(), None)
+        .await;
+    assert_eq!(sample.status(), 200);
+    let song = orchestrion_music::Song::from_midi_bytes(
+        &sample.bytes().await.unwrap(),
+        &orchestrion_music::Limits::default(),
+    )
+    .expect("the checkpoint sample is a MIDI file");
+    assert!(!song.tracks.is_empty());
+
+    // Publishing makes it a model that compose can use at once, and on the next start.
+    let r = s
+        .post_json(
+            &format!("/api/training-runs/{run_id}/publish"),
+            &json!({"name": "my-band"}),
+            None,
+        )
+        .await;
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    let model: Value = r.json().await.unwrap();
+    assert_eq!(model["name"], "my-band");
+    assert_eq!(model["source"], "trained");
+    let roles: Vec<&str> = model["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["role"].as_str().unwrap())
+        .collect();
+    assert_eq!(roles, ["drums", "bass", "piano"]);
+    assert!(
+        s.data
+            .path()
+            .join("data/models/my-band/config.json")
+            .is_file()
+    );
+    let models: Value = s.get("/api/models", None).await.json().await.unwrap();
+    assert!(
+        models["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["name"] == "my-band"),
+        "{models}"
+    );
+    let again = s
+        .post_json(
+            &format!("/api/training-runs/{run_id}/publish"),
+            &json!({"name": "my-band"}),
+            None,
+        )
+        .await;
+    assert_error(again, 409, "conflict").await;
+    let run: Value = s
+        .get(&format!("/api/training-runs/{run_id}"), None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(run["published_model"], "my-band");
+
+    let melody = s.sample_melody("twinkle", None).await;
+    let r = s
+        .post_json(
+            "/api/compositions",
+            &json!({"melody_id": melody, "model": "my-band", "bars": 4, "seed": 3}),
+            None,
+        )
+        .await;
+    assert_eq!(r.status(), 202, "{}", r.text().await.unwrap());
+    let body: Value = r.json().await.unwrap();
+    let job = s.wait_job(body["job"]["id"].as_str().unwrap(), None).await;
+    assert_eq!(job["status"], "succeeded", "{job}");
+    let id = body["composition"]["id"].as_str().unwrap();
+    let comp: Value = s
+        .get(&format!("/api/compositions/{id}"), None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(comp["model"], "my-band");
+    let midi = s.get(&format!("/api/compositions/{id}/midi"), None).await;
+    assert_eq!(midi.status(), 200);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn a_running_training_run_can_be_cancelled() {
+    let (s, _) = TestServer::start(Options::default()).await;
+    let songs: Vec<(String, Vec<u8>)> = (0..4)
+        .map(|i| (format!("band-{i}.mid"), band_midi(i)))
+        .collect();
+    let entries: Vec<(&str, &[u8])> = songs
+        .iter()
+        .map(|(n, b)| (n.as_str(), b.as_slice()))
+        .collect();
+    let config = json!({"name": "long", "roles": ["bass", "piano"], "steps": 100000,
+        "learning_rate": 0.0002, "critic_updates": 1})
+    .to_string();
+    let form = reqwest::multipart::Form::new()
+        .part(
+            "archive",
+            reqwest::multipart::Part::bytes(zip_of(&entries)).file_name("band.zip"),
+        )
+        .text("config", config);
+    let r = s
+        .client
+        .post(s.url("/api/training-runs"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    let body: Value = r.json().await.unwrap();
+    let run_id = body["training_run"]["id"].as_str().unwrap().to_string();
+    let job_id = body["job"]["id"].as_str().unwrap().to_string();
+    // Wait for the first step, then cancel.
+    let started = std::time::Instant::now();
+    loop {
+        let run: Value = s
+            .get(&format!("/api/training-runs/{run_id}"), None)
+            .await
+            .json()
+            .await
+            .unwrap();
+        if run["step"].as_i64().unwrap_or(0) >= 1 {
+            break;
+        }
+        assert_eq!(
+            run["status"].as_str().map(|st| st != "failed"),
+            Some(true),
+            "{run}"
+        );
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(120),
+            "{run}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let r = s
+        .post_json(
+            &format!("/api/training-runs/{run_id}/cancel"),
+            &json!({}),
+            None,
+        )
+        .await;
+    assert_eq!(r.status(), 202);
+    let job = s.wait_job(&job_id, None).await;
+    assert_eq!(job["status"], "cancelled", "{job}");
+    let run: Value = s
+        .get(&format!("/api/training-runs/{run_id}"), None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(run["status"], "cancelled");
+    assert!(run["step"].as_i64().unwrap() < 100000);
+    let r = s
+        .post_json(
+            &format!("/api/training-runs/{run_id}/publish"),
+            &json!({"name": "long"}),
+            None,
+        )
+        .await;
+    assert_error(r, 409, "conflict").await;
+    s.stop().await;
+}

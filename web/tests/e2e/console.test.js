@@ -198,7 +198,7 @@ describe('compose', () => {
 });
 
 describe('train', () => {
-  it('trains a tiny run from a zip and the charts update live', { todo: TRAIN_TODO, timeout: TRAIN_TIMEOUT_MS + 60_000 }, async () => {
+  it('trains a tiny run from a zip and the charts update live', { timeout: TRAIN_TIMEOUT_MS + 60_000 }, async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'orchestrion-zip-'));
     const zipPath = path.join(dir, 'tiny-band.zip');
     const files = Array.from({ length: 6 }, (_, i) => ({ name: `songs/band-${i}.mid`, data: bandMidi(i) }));

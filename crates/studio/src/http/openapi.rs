@@ -19,7 +19,7 @@ use super::{compositions, jobs, melodies, models, ops, session, shares, training
         compositions::wav, compositions::roll, compositions::remove,
         shares::share, shares::revoke, shares::shared, shares::shared_midi, shares::shared_wav,
         jobs::one, jobs::events, jobs::cancel,
-        training::create, training::list, training::one, training::events, training::cancel, training::publish,
+        training::create, training::list, training::one, training::events, training::cancel, training::publish, training::sample,
         ops::healthz, ops::readyz, ops::metrics,
     ),
     modifiers(&BearerAuth),

@@ -19,6 +19,7 @@ use super::jobs::{Job, job_json, job_stream, last_event_id};
 use crate::archive;
 use crate::auth::AuthUser;
 use crate::db::{new_id, now_ms, rfc3339};
+use crate::engine::{LoadedModel, ModelRegistry, ModelSource};
 use crate::jobs::queue::{self, NewJob};
 use crate::melody::parse_role;
 
@@ -29,6 +30,7 @@ pub fn router() -> Router<ApiContext> {
         .route("/api/training-runs/{id}/events", get(events))
         .route("/api/training-runs/{id}/cancel", post(cancel))
         .route("/api/training-runs/{id}/publish", post(publish))
+        .route("/api/training-runs/{id}/samples/{file}", get(sample))
 }
 
 /// Hyper-parameters of a run.
@@ -411,7 +413,108 @@ async fn publish(
             req.name
         )));
     }
-    Err(Error::Unavailable(
-        "publishing is not available in this build yet".into(),
-    ))
+    let checkpoint = ctx
+        .config
+        .data_dir
+        .join(run.checkpoint_key.as_deref().unwrap_or_default());
+    let models_dir = ctx.config.data_dir.join("models");
+    let name = req.name.clone();
+    let latest = run.latest.clone();
+    let run_name = run.name.clone();
+    let loaded = tokio::task::spawn_blocking(move || {
+        publish_model(&checkpoint, &models_dir, &name, &run_name, latest)
+    })
+    .await
+    .map_err(|e| Error::Internal(format!("publishing thread: {e}")))??;
+    let model = super::models::model_json(&loaded, false);
+    ctx.models.insert(loaded);
+    sqlx::query("UPDATE training_runs SET published_model = $1 WHERE id = $2")
+        .bind(&req.name)
+        .bind(&run.id)
+        .execute(ctx.db.pool())
+        .await?;
+    Ok((StatusCode::CREATED, axum::Json(model)).into_response())
+}
+
+/// Copies a finished run's model files into `models_dir/name` (a complete folder renamed into
+/// place, so a crash leaves either the whole model or none), renamed to `name`, with a model
+/// card and the run's last metrics, and loads it.
+fn publish_model(
+    checkpoint: &std::path::Path,
+    models_dir: &std::path::Path,
+    name: &str,
+    run_name: &str,
+    latest: Option<String>,
+) -> Result<LoadedModel> {
+    use orchestrion_model::store;
+    let target = models_dir.join(name);
+    if target.exists() {
+        return Err(Error::Conflict(format!(
+            "a model named '{name}' exists already"
+        )));
+    }
+    let tmp = models_dir.join(format!(".{name}.{}.tmp", new_id()));
+    let io = |e: std::io::Error| Error::Internal(format!("publishing the model: {e}"));
+    std::fs::create_dir_all(&tmp).map_err(io)?;
+    let result = (|| {
+        for file in [store::GENERATOR, store::CRITIC, store::SPECTRAL] {
+            std::fs::copy(checkpoint.join(file), tmp.join(file)).map_err(io)?;
+        }
+        let mut config = store::read_config(checkpoint)
+            .map_err(|e| Error::Internal(format!("reading the checkpoint: {e}")))?;
+        config.name = name.to_string();
+        let json = serde_json::to_vec_pretty(&config)?;
+        store::write_atomic(&tmp.join(store::CONFIG), &json)
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        let metrics = latest
+            .as_deref()
+            .and_then(|s| serde_json::from_str::<serde_json::Value>(s).ok())
+            .and_then(|v| v.get("metrics").cloned())
+            .unwrap_or(serde_json::Value::Null);
+        std::fs::write(
+            tmp.join("metrics.json"),
+            serde_json::to_vec_pretty(&metrics)?,
+        )
+        .map_err(io)?;
+        let roles: Vec<String> = config
+            .roles
+            .iter()
+            .skip(1)
+            .map(|r| crate::melody::role_name(*r))
+            .collect();
+        let card = format!(
+            "# {name}\n\nTrained on this server from the training run '{run_name}': {}.\n",
+            roles.join(", ")
+        );
+        std::fs::write(tmp.join(store::CARD), card).map_err(io)?;
+        std::fs::rename(&tmp, &target).map_err(io)?;
+        ModelRegistry::load_model(&target, ModelSource::Trained)
+            .map_err(|e| Error::Internal(format!("loading the published model: {e}")))
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_dir_all(&tmp);
+    }
+    result
+}
+
+#[utoipa::path(get, path = "/api/training-runs/{id}/samples/{file}", tag = "training",
+    params(("id" = String, Path, description = "Training run id"),
+           ("file" = String, Path, description = "`<step>.mid`")),
+    responses((status = 200, description = "The checkpoint's sample", content_type = "audio/midi"),
+              (status = 404, body = ErrorBody), (status = 401, body = ErrorBody)))]
+async fn sample(
+    State(ctx): State<ApiContext>,
+    user: AuthUser,
+    PathParams((id, file)): PathParams<(String, String)>,
+) -> Result<Response> {
+    let run = find(&ctx, &user, &id).await?;
+    let step: u64 = file
+        .strip_suffix(".mid")
+        .and_then(|s| s.parse().ok())
+        .ok_or(Error::NotFound("sample"))?;
+    let path = crate::jobs::train::sample_path(&ctx.config.data_dir, &run.id, step);
+    let bytes = tokio::fs::read(&path)
+        .await
+        .map_err(|_| Error::NotFound("sample"))?;
+    Ok(([(header::CONTENT_TYPE, "audio/midi")], bytes).into_response())
 }
