@@ -14,8 +14,6 @@ import { start, openPage, screenshot, Midi, bandMidi, zipArchive, FAKE_WEB_MIDI,
 const GENERATE_TIMEOUT_MS = Number(process.env.E2E_GENERATE_TIMEOUT_MS || 180_000);
 const TRAIN_TIMEOUT_MS = Number(process.env.E2E_TRAIN_TIMEOUT_MS || 300_000);
 const TRAIN_STEPS = Number(process.env.E2E_TRAIN_STEPS || 20);
-/** Reported, not failed: remove once the studio runs training jobs (issue 7). */
-const TRAIN_TODO = 'training through the studio service is not wired yet (issue 7)';
 
 let env;
 /** Shared between the tests that follow one composition through its life. */
