@@ -333,28 +333,18 @@ async fn list(
     user: AuthUser,
     QueryParams(page): QueryParams<PageQuery>,
 ) -> Result<axum::Json<Page<Composition>>> {
-    let (limit, offset) = page.get()?;
-    let rows: Vec<CompositionRow> = sqlx::query_as(
-        "SELECT c.*, m.name AS melody_name, s.token AS share_token, s.created_at AS share_created_at \
-         FROM compositions c JOIN melodies m ON m.id = c.melody_id \
-         LEFT JOIN share_links s ON s.composition_id = c.id \
-         WHERE c.owner_id = $1 ORDER BY c.created_at DESC, c.id LIMIT $2 OFFSET $3",
-    )
-    .bind(&user.id)
-    .bind(limit)
-    .bind(offset)
-    .fetch_all(ctx.db.pool())
-    .await?;
-    let (total,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM compositions WHERE owner_id = $1")
-        .bind(&user.id)
-        .fetch_one(ctx.db.pool())
+    let rows: Page<CompositionRow> = page
+        .fetch_owned(
+            ctx.db.pool(),
+            &user.id,
+            "SELECT c.*, m.name AS melody_name, s.token AS share_token, s.created_at AS share_created_at \
+             FROM compositions c JOIN melodies m ON m.id = c.melody_id \
+             LEFT JOIN share_links s ON s.composition_id = c.id \
+             WHERE c.owner_id = $1 ORDER BY c.created_at DESC, c.id LIMIT $2 OFFSET $3",
+            "SELECT COUNT(*) FROM compositions WHERE owner_id = $1",
+        )
         .await?;
-    Ok(axum::Json(Page {
-        items: rows.iter().map(CompositionRow::to_json).collect(),
-        total,
-        limit,
-        offset,
-    }))
+    Ok(axum::Json(rows.try_map(|r| Ok(r.to_json()))?))
 }
 
 #[utoipa::path(get, path = "/api/compositions/{id}", tag = "compositions",

@@ -3,6 +3,8 @@
 
 use axum::extract::{FromRequest, FromRequestParts};
 use serde::{Deserialize, Serialize};
+use sqlx::sqlite::SqliteRow;
+use sqlx::{FromRow, SqlitePool};
 use utoipa::{IntoParams, ToSchema};
 
 use super::error::Error;
@@ -44,6 +46,35 @@ impl PageQuery {
         }
         Ok((limit, offset))
     }
+
+    /// This page of one owner's rows and the owner's total. `select` filters on
+    /// `owner_id = $1`, orders newest first and ends in `LIMIT $2 OFFSET $3`; `count` counts the
+    /// same rows with `owner_id = $1`.
+    pub async fn fetch_owned<R>(
+        &self,
+        pool: &SqlitePool,
+        owner_id: &str,
+        select: &'static str,
+        count: &'static str,
+    ) -> Result<Page<R>, Error>
+    where
+        R: for<'r> FromRow<'r, SqliteRow> + Send + Unpin,
+    {
+        let (limit, offset) = self.get()?;
+        let items: Vec<R> = sqlx::query_as(select)
+            .bind(owner_id)
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(pool)
+            .await?;
+        let (total,): (i64,) = sqlx::query_as(count).bind(owner_id).fetch_one(pool).await?;
+        Ok(Page {
+            items,
+            total,
+            limit,
+            offset,
+        })
+    }
 }
 
 /// One page of a list, newest first.
@@ -53,4 +84,20 @@ pub struct Page<T> {
     pub total: i64,
     pub limit: i64,
     pub offset: i64,
+}
+
+impl<T> Page<T> {
+    /// The same page with each item converted.
+    pub fn try_map<U>(self, convert: impl FnMut(T) -> Result<U, Error>) -> Result<Page<U>, Error> {
+        Ok(Page {
+            items: self
+                .items
+                .into_iter()
+                .map(convert)
+                .collect::<Result<_, _>>()?,
+            total: self.total,
+            limit: self.limit,
+            offset: self.offset,
+        })
+    }
 }

@@ -252,25 +252,15 @@ async fn list(
     user: AuthUser,
     QueryParams(page): QueryParams<PageQuery>,
 ) -> Result<axum::Json<Page<Melody>>> {
-    let (limit, offset) = page.get()?;
-    let rows: Vec<MelodyRow> = sqlx::query_as(
-        "SELECT * FROM melodies WHERE owner_id = $1 ORDER BY created_at DESC, id LIMIT $2 OFFSET $3",
-    )
-    .bind(&user.id)
-    .bind(limit)
-    .bind(offset)
-    .fetch_all(ctx.db.pool())
-    .await?;
-    let (total,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM melodies WHERE owner_id = $1")
-        .bind(&user.id)
-        .fetch_one(ctx.db.pool())
+    let rows: Page<MelodyRow> = page
+        .fetch_owned(
+            ctx.db.pool(),
+            &user.id,
+            "SELECT * FROM melodies WHERE owner_id = $1 ORDER BY created_at DESC, id LIMIT $2 OFFSET $3",
+            "SELECT COUNT(*) FROM melodies WHERE owner_id = $1",
+        )
         .await?;
-    Ok(axum::Json(Page {
-        items: rows.iter().map(|r| r.to_json(None)).collect(),
-        total,
-        limit,
-        offset,
-    }))
+    Ok(axum::Json(rows.try_map(|r| Ok(r.to_json(None)))?))
 }
 
 #[utoipa::path(get, path = "/api/melodies/{id}", tag = "melodies",

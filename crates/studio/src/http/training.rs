@@ -300,29 +300,15 @@ async fn list(
     user: AuthUser,
     QueryParams(page): QueryParams<PageQuery>,
 ) -> Result<axum::Json<Page<TrainingRun>>> {
-    let (limit, offset) = page.get()?;
-    let rows: Vec<RunRow> = sqlx::query_as(
-        "SELECT * FROM training_runs WHERE owner_id = $1 ORDER BY created_at DESC, id LIMIT $2 OFFSET $3",
-    )
-    .bind(&user.id)
-    .bind(limit)
-    .bind(offset)
-    .fetch_all(ctx.db.pool())
-    .await?;
-    let (total,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM training_runs WHERE owner_id = $1")
-        .bind(&user.id)
-        .fetch_one(ctx.db.pool())
+    let rows: Page<RunRow> = page
+        .fetch_owned(
+            ctx.db.pool(),
+            &user.id,
+            "SELECT * FROM training_runs WHERE owner_id = $1 ORDER BY created_at DESC, id LIMIT $2 OFFSET $3",
+            "SELECT COUNT(*) FROM training_runs WHERE owner_id = $1",
+        )
         .await?;
-    let items = rows
-        .iter()
-        .map(RunRow::to_json)
-        .collect::<Result<Vec<_>>>()?;
-    Ok(axum::Json(Page {
-        items,
-        total,
-        limit,
-        offset,
-    }))
+    Ok(axum::Json(rows.try_map(|r| r.to_json())?))
 }
 
 #[utoipa::path(get, path = "/api/training-runs/{id}", tag = "training",
