@@ -384,7 +384,11 @@ describe('generate, play, download, share', () => {
     const childRoll = (await api(`/api/compositions/${child.id}/roll`)).body;
     const kept = childRoll.tracks.find((t) => t.role === keep.role);
     assert.deepEqual(kept.notes, keep.notes, `${keep.role} kept note for note`);
-    assert.ok((await page.$$('#takes button')).length >= 2, 'takes to compare');
+    // The takes strip fills from its own request after the result shows: wait for it, bounded.
+    const takesShown = await page
+      .waitForFunction(() => document.querySelectorAll('#takes button').length >= 2, null, { timeout: 10_000 })
+      .then(() => true, () => false);
+    assert.ok(takesShown, 'takes to compare');
     assertNoPageErrors(page);
     await page.context().close();
   });
