@@ -10,6 +10,7 @@
 #   ORCHESTRION_TEST_DATABASE_URL  postgres://orchestrion@127.0.0.1:PORT/postgres (a superuser, so
 #                                  each test can CREATE DATABASE its own)
 #   ORCHESTRION_TEST_PG_RESTART    a script that restarts the server (fast shutdown, same port)
+#   ORCHESTRION_TEST_PG_CTL        a script taking stop | start | restart (an outage, then back)
 #
 # initdb refuses to run as root, so as root the server runs as the `postgres` user (created by
 # Debian's package); otherwise as the current user. Needs Debian's `postgresql` package
@@ -53,18 +54,25 @@ trap 'exit 143' TERM
 # the studio tests running in parallel (a pool of up to 8 per test server).
 opts="-k $dir -p $port -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off"
 opts="$opts -c full_page_writes=off -c max_connections=400 -c shared_buffers=64MB"
+cat >"$dir/pg-ctl.sh" <<EOF
+#!/usr/bin/env bash
+# Stops, starts or restarts the throwaway server (what a database outage looks like to the
+# studio): pg-ctl.sh stop|start|restart
+exec ${as_owner[*]} "$pg_bin/pg_ctl" -D "$data" -l "$dir/server.log" -m fast -w -t 30 -o "$opts" "\$1"
+EOF
 cat >"$dir/restart.sh" <<EOF
 #!/usr/bin/env bash
 # Restarts the throwaway server (what a database restart looks like to the studio).
-exec ${as_owner[*]} "$pg_bin/pg_ctl" -D "$data" -l "$dir/server.log" -m fast -w -t 30 -o "$opts" restart
+exec "$dir/pg-ctl.sh" restart
 EOF
-chmod 755 "$dir/restart.sh"
+chmod 755 "$dir/pg-ctl.sh" "$dir/restart.sh"
 
 "${as_owner[@]}" "$pg_bin/pg_ctl" -D "$data" -l "$dir/server.log" -w -t 30 -o "$opts" start \
   >/dev/null || { cat "$dir/server.log" >&2; exit 1; }
 
 export ORCHESTRION_TEST_DATABASE_URL="postgres://orchestrion@127.0.0.1:$port/postgres"
 export ORCHESTRION_TEST_PG_RESTART="$dir/restart.sh"
+export ORCHESTRION_TEST_PG_CTL="$dir/pg-ctl.sh"
 
 if [ $# -eq 0 ]; then
   echo "$ORCHESTRION_TEST_DATABASE_URL"
