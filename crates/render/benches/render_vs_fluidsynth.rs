@@ -1,26 +1,106 @@
 //! Benchmark: our renderer against FluidSynth (`fluidsynth -F`) on the same 4-track MIDI file
-//! and the same SoundFont, in the same run. Prints seconds, × real time and the ratio.
+//! and the same SoundFont, in the same run, several repetitions each (interleaved, so both see
+//! the same machine load). Prints the median seconds, × real time and the ratio to FluidSynth,
+//! plus rows that show where our time goes (effects off, one thread, stems).
 //!
-//! `cargo bench -p orchestrion-render --bench render_vs_fluidsynth [-- BARS]`
+//! `cargo bench -p orchestrion-render --bench render_vs_fluidsynth [-- BARS [REPETITIONS]]`
 
 #[path = "../tests/common/mod.rs"]
 mod common;
 
 use orchestrion_render::{RenderOptions, Renderer, SoundFontChoice};
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
+const FONT: &str = "/usr/share/sounds/sf2/FluidR3_GM.sf2";
+
+/// Renders the benchmark file to the WAV path given.
+type RenderRun = Box<dyn Fn(&Path) -> Result<(), String>>;
+
+/// One way of rendering the benchmark file, timed from loading the SoundFont to the closed file
+/// (FluidSynth's time includes its own loading too).
+struct Contender {
+    name: &'static str,
+    run: RenderRun,
+    seconds: Vec<f64>,
+}
+
+fn ours(name: &'static str, midi: &Path, threads: usize, effects: bool, stems: bool) -> Contender {
+    let midi = midi.to_path_buf();
+    let run = move |out: &Path| -> Result<(), String> {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .map_err(|err| err.to_string())?;
+        pool.install(|| {
+            let song =
+                orchestrion_music::Song::read_file(&midi, &orchestrion_music::Limits::default())
+                    .map_err(|err| err.to_string())?;
+            let renderer = Renderer::new(RenderOptions {
+                soundfont: SoundFontChoice::File(PathBuf::from(FONT)),
+                humanize: None,
+                effects,
+                ..RenderOptions::default()
+            })
+            .map_err(|err| err.to_string())?;
+            let stems_dir = out.with_extension("stems");
+            renderer
+                .render_files(
+                    &song,
+                    Some(out),
+                    stems.then_some(stems_dir.as_path()),
+                    &mut |_| {},
+                )
+                .map_err(|err| err.to_string())?;
+            Ok(())
+        })
+    };
+    Contender {
+        name,
+        run: Box::new(run),
+        seconds: Vec::new(),
+    }
+}
+
+fn fluidsynth(midi: &Path) -> Contender {
+    let midi = midi.to_path_buf();
+    let run = move |out: &Path| -> Result<(), String> {
+        let status = Command::new("fluidsynth")
+            .args(["-ni", "-q", "-T", "wav", "-r", "44100", "-F"])
+            .arg(out)
+            .arg(FONT)
+            .arg(&midi)
+            .status()
+            .map_err(|err| format!("{err} (apt-get install fluidsynth)"))?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(format!("fluidsynth exited with {status}"))
+        }
+    };
+    Contender {
+        name: "fluidsynth -F (1 thread)",
+        run: Box::new(run),
+        seconds: Vec::new(),
+    }
+}
+
+fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    sorted[sorted.len() / 2]
+}
+
 fn main() {
-    let bars: u64 = std::env::args()
+    let numbers: Vec<u64> = std::env::args()
         .skip(1)
-        .find_map(|arg| arg.parse().ok())
-        .unwrap_or(64);
-    let font = std::path::PathBuf::from("/usr/share/sounds/sf2/FluidR3_GM.sf2");
-    if !font.is_file() {
-        eprintln!(
-            "skipping: {} missing (apt-get install fluid-soundfont-gm)",
-            font.display()
-        );
+        .filter_map(|arg| arg.parse().ok())
+        .collect();
+    let bars = numbers.first().copied().unwrap_or(64);
+    let repetitions = numbers.get(1).copied().unwrap_or(5).max(1) as usize;
+    if !Path::new(FONT).is_file() {
+        eprintln!("skipping: {FONT} missing (apt-get install fluid-soundfont-gm)");
         return;
     }
     let mut song = common::band_song(bars);
@@ -28,61 +108,67 @@ fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
     let midi = dir.path().join("bench.mid");
     song.write_file(&midi).expect("write MIDI");
-    let song = orchestrion_music::Song::read_file(&midi, &orchestrion_music::Limits::default())
-        .expect("read MIDI back");
-    let seconds = song.duration_seconds();
+    let seconds = orchestrion_music::Song::read_file(&midi, &orchestrion_music::Limits::default())
+        .expect("read MIDI back")
+        .duration_seconds();
 
-    let load = Instant::now();
-    let renderer = Renderer::new(RenderOptions {
-        soundfont: SoundFontChoice::File(font.clone()),
-        humanize: None,
-        ..RenderOptions::default()
-    })
-    .expect("renderer");
-    let load_s = load.elapsed().as_secs_f64();
-    let ours = Instant::now();
-    let ours_wav = dir.path().join("ours.wav");
-    renderer
-        .render_to_file(&song, &ours_wav, &mut |_| {})
-        .expect("render");
-    let ours_s = ours.elapsed().as_secs_f64() + load_s;
-
-    let fluid_wav = dir.path().join("fluid.wav");
-    let fluid = Instant::now();
-    let status = Command::new("fluidsynth")
-        .args(["-ni", "-q", "-F"])
-        .arg(&fluid_wav)
-        .args(["-r", "44100"])
-        .arg(&font)
-        .arg(&midi)
-        .status();
-    let fluid_s = fluid.elapsed().as_secs_f64();
-    let fluid_ok = matches!(status, Ok(s) if s.success());
-
-    println!(
-        "4-track song, {bars} bars, {seconds:.1} s of music, {} rayon threads, FluidR3_GM.sf2",
-        rayon::current_num_threads()
-    );
-    println!("| renderer | seconds (incl. SoundFont load) | × real time | ratio to fluidsynth |");
-    println!("|---|---|---|---|");
-    let ratio = |s: f64| {
-        if fluid_ok {
-            format!("{:.2}", s / fluid_s)
-        } else {
-            "n/a".into()
+    let mut contenders = vec![
+        fluidsynth(&midi),
+        ours("orchestrion-render (2 threads)", &midi, 2, true, false),
+        ours(
+            "orchestrion-render, reverb/chorus off (2 threads)",
+            &midi,
+            2,
+            false,
+            false,
+        ),
+        ours("orchestrion-render (1 thread)", &midi, 1, true, false),
+        ours(
+            "orchestrion-render, mix + 4 stems (2 threads)",
+            &midi,
+            2,
+            true,
+            true,
+        ),
+    ];
+    for repetition in 0..repetitions {
+        for (index, contender) in contenders.iter_mut().enumerate() {
+            let out = dir.path().join(format!("out-{index}.wav"));
+            let start = Instant::now();
+            if let Err(err) = (contender.run)(&out) {
+                eprintln!("{}: {err}", contender.name);
+                continue;
+            }
+            contender.seconds.push(start.elapsed().as_secs_f64());
+            let _ = std::fs::remove_file(&out);
+            let _ = std::fs::remove_dir_all(out.with_extension("stems"));
         }
-    };
+        eprintln!("repetition {} of {repetitions} done", repetition + 1);
+    }
+
     println!(
-        "| orchestrion-render | {ours_s:.2} (load {load_s:.2}) | {:.0}× | {} |",
-        seconds / ours_s,
-        ratio(ours_s)
+        "4-track song ({bars} bars, {seconds:.1} s of music), FluidR3_GM.sf2, 44.1 kHz stereo WAV, \
+         median of {repetitions} runs, SoundFont load included"
     );
-    if fluid_ok {
+    println!("| renderer | median s | min–max s | × real time | time ÷ fluidsynth's |");
+    println!("|---|---|---|---|---|");
+    let reference = contenders
+        .first()
+        .filter(|fluid| !fluid.seconds.is_empty())
+        .map(|fluid| median(&fluid.seconds));
+    for contender in &contenders {
+        if contender.seconds.is_empty() {
+            println!("| {} | not run | | | |", contender.name);
+            continue;
+        }
+        let p50 = median(&contender.seconds);
+        let min = contender.seconds.iter().copied().fold(f64::MAX, f64::min);
+        let max = contender.seconds.iter().copied().fold(0.0, f64::max);
+        let ratio = reference.map_or("n/a".to_string(), |fluid| format!("{:.2}", p50 / fluid));
         println!(
-            "| fluidsynth -F | {fluid_s:.2} | {:.0}× | 1.00 |",
-            seconds / fluid_s
+            "| {} | {p50:.3} | {min:.3}–{max:.3} | {:.0}× | {ratio} |",
+            contender.name,
+            seconds / p50
         );
-    } else {
-        println!("| fluidsynth -F | not run: {status:?} (apt-get install fluidsynth) | | |");
     }
 }

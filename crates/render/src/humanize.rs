@@ -7,7 +7,6 @@
 //! not depend on how many notes came before it. The melody is left alone by default: it is the
 //! person's own input and Orchestrion copies it through note for note.
 
-use crate::schedule::TempoMap;
 use orchestrion_music::{Note, Song, Track, TrackRole};
 
 /// How to humanize. [`HumanizeOptions::new`] gives the defaults used for audio.
@@ -46,9 +45,10 @@ const MIN_TICKS_PER_BEAT: u16 = 480;
 /// to at least 480 when lower).
 pub fn humanize(song: &Song, options: &HumanizeOptions) -> Song {
     let mut song = upscale(song);
-    let tempo = TempoMap::new(&song);
     let swing = options.swing.clamp(0.0, 0.5) as f64;
-    for (track_index, track) in song.tracks.iter_mut().enumerate() {
+    // Tracks are taken out so the song (its tempo map) can be read while they change.
+    let mut tracks = std::mem::take(&mut song.tracks);
+    for (track_index, track) in tracks.iter_mut().enumerate() {
         if track.role == TrackRole::Melody && !options.include_melody {
             continue;
         }
@@ -75,7 +75,9 @@ pub fn humanize(song: &Song, options: &HumanizeOptions) -> Song {
             let offset_ms = options.timing_ms
                 * role.timing
                 * (0.85 * triangular(hash(&group, 2)) + 0.15 * triangular(hash(&key, 3)));
-            let per_tick = tempo.seconds_per_tick(start).max(1e-9);
+            // The tempo in force at `start`, from the song's one tempo map.
+            let per_tick =
+                (song.tick_to_seconds(start + 1) - song.tick_to_seconds(start)).max(1e-9);
             let offset = (f64::from(offset_ms) / 1000.0 / per_tick).round() as i64;
             let moved_start = start.saturating_add_signed(offset);
             let moved_end = end.saturating_add_signed(offset).max(moved_start + 1);
@@ -90,6 +92,7 @@ pub fn humanize(song: &Song, options: &HumanizeOptions) -> Song {
         trim_overlaps(&mut notes);
         track.notes = notes;
     }
+    song.tracks = tracks;
     song
 }
 

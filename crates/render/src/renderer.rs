@@ -6,7 +6,7 @@ use crate::engine::Lane;
 use crate::error::{Error, ErrorKind, io_error};
 use crate::humanize::{HumanizeOptions, humanize};
 use crate::limiter::Limiter;
-use crate::schedule::{TempoMap, group_tracks, plan_lane, song_end_frame};
+use crate::schedule::{group_tracks, plan_lane, song_end_frame};
 use crate::soundfont::{Instrument, SoundFontChoice, resolve};
 use orchestrion_music::Song;
 use rayon::prelude::*;
@@ -269,8 +269,7 @@ impl Renderer {
             }
             None => Cow::Borrowed(song),
         };
-        let tempo = TempoMap::new(&song);
-        let song_end = song_end_frame(&song, &tempo, rate);
+        let song_end = song_end_frame(&song, rate);
         let max_tail = (f64::from(options.max_tail_seconds) * f64::from(rate)) as u64;
         let limit_frames = song_end + max_tail;
         if limit_frames.saturating_mul(4) > WAV_DATA_LIMIT {
@@ -296,7 +295,7 @@ impl Renderer {
         let mut lanes = groups
             .iter()
             .map(|tracks| {
-                let plan = plan_lane(&song, &tempo, rate, tracks);
+                let plan = plan_lane(&song, rate, tracks);
                 Lane::new(&self.instrument, rate, options.effects, plan, CHUNK_FRAMES)
             })
             .collect::<Result<Vec<_>, Error>>()?;
@@ -307,45 +306,61 @@ impl Renderer {
             sink.song_end = song_end;
         }
 
-        let quiet_run = (QUIET_RUN_SECONDS * f64::from(rate)) as u64;
-        let mut mix_left = vec![0.0f32; CHUNK_FRAMES];
-        let mut mix_right = vec![0.0f32; CHUNK_FRAMES];
-        let mut frame = 0u64;
-        // Frames up to here are kept: the song, then the tail while it is audible.
-        let mut keep_until = song_end;
-        while frame < limit_frames {
-            let frames = (limit_frames - frame).min(CHUNK_FRAMES as u64) as usize;
-            lanes
-                .par_iter_mut()
-                .for_each(|lane| lane.render_next(frames));
-            mix_left[..frames].fill(0.0);
-            mix_right[..frames].fill(0.0);
-            for lane in &lanes {
-                for (sum, x) in mix_left[..frames].iter_mut().zip(&lane.left[..frames]) {
-                    *sum += x;
+        let mut output = Output {
+            mix,
+            stems,
+            mix_left: vec![0.0; CHUNK_FRAMES],
+            mix_right: vec![0.0; CHUNK_FRAMES],
+            song_end,
+            quiet_run: (QUIET_RUN_SECONDS * f64::from(rate)) as u64,
+            written: 0,
+            keep_until: song_end,
+        };
+        // The chunk rendered last, one buffer pair per lane: it is mixed and written while the
+        // lanes render the next one, then the buffers change places.
+        let mut ready: Vec<(Vec<f32>, Vec<f32>)> = lanes
+            .iter()
+            .map(|_| (vec![0.0; CHUNK_FRAMES], vec![0.0; CHUNK_FRAMES]))
+            .collect();
+        let mut ready_frames = 0usize;
+        let mut rendered = 0u64;
+        loop {
+            let next = (limit_frames - rendered).min(CHUNK_FRAMES as u64) as usize;
+            let mut written = Ok(());
+            rayon::in_place_scope(|scope| {
+                if next > 0 {
+                    let lanes = &mut lanes;
+                    scope.spawn(move |_| {
+                        lanes.par_iter_mut().for_each(|lane| lane.render_next(next))
+                    });
                 }
-                for (sum, x) in mix_right[..frames].iter_mut().zip(&lane.right[..frames]) {
-                    *sum += x;
+                if ready_frames > 0 {
+                    written = output.write(&ready, ready_frames);
+                }
+            });
+            written?;
+            if ready_frames > 0 {
+                progress((output.written as f64 / song_end.max(1) as f64).min(1.0));
+                if output.tail_has_ended() {
+                    break;
                 }
             }
-            for i in 0..frames {
-                let at = frame + i as u64;
-                if at >= song_end && mix_left[i].abs().max(mix_right[i].abs()) >= SILENCE {
-                    keep_until = at + 1;
-                }
-            }
-            if let Some(sink) = mix.as_mut() {
-                sink.push(&mix_left[..frames], &mix_right[..frames])?;
-            }
-            for (sink, lane) in stems.iter_mut().zip(&lanes) {
-                sink.push(&lane.left[..frames], &lane.right[..frames])?;
-            }
-            frame += frames as u64;
-            progress((frame as f64 / song_end.max(1) as f64).min(1.0));
-            if frame >= song_end && frame - keep_until >= quiet_run {
+            if next == 0 {
                 break;
             }
+            for (lane, (left, right)) in lanes.iter_mut().zip(&mut ready) {
+                std::mem::swap(&mut lane.left, left);
+                std::mem::swap(&mut lane.right, right);
+            }
+            ready_frames = next;
+            rendered += next as u64;
         }
+        let Output {
+            mix,
+            stems,
+            keep_until,
+            ..
+        } = output;
         let total = keep_until.min(limit_frames);
         let mut report = RenderReport {
             soundfont: self.instrument.soundfont_path().map(Path::to_path_buf),
@@ -387,6 +402,59 @@ pub fn render_to_file(
     path: &Path,
 ) -> Result<RenderReport, Error> {
     Renderer::new(options.clone())?.render_to_file(song, path, &mut |_| {})
+}
+
+/// Where rendered chunks go: summed into the mix, each lane to its stem, through the sinks.
+struct Output<W: Write + Seek> {
+    mix: Option<WavSink<W>>,
+    stems: Vec<WavSink<BufWriter<File>>>,
+    mix_left: Vec<f32>,
+    mix_right: Vec<f32>,
+    song_end: u64,
+    /// Silence after the song that ends the tail.
+    quiet_run: u64,
+    /// Frames handed to the sinks so far.
+    written: u64,
+    /// Frames up to here are kept: the song, then the tail while it is audible.
+    keep_until: u64,
+}
+
+impl<W: Write + Seek> Output<W> {
+    /// Mixes one chunk (one buffer pair per lane), tracks the audible tail and writes the mix
+    /// and the stems (the stems in parallel).
+    fn write(&mut self, chunk: &[(Vec<f32>, Vec<f32>)], frames: usize) -> Result<(), Error> {
+        let (mix_left, mix_right) = (&mut self.mix_left[..frames], &mut self.mix_right[..frames]);
+        mix_left.fill(0.0);
+        mix_right.fill(0.0);
+        for (left, right) in chunk {
+            for (sum, x) in mix_left.iter_mut().zip(&left[..frames]) {
+                *sum += x;
+            }
+            for (sum, x) in mix_right.iter_mut().zip(&right[..frames]) {
+                *sum += x;
+            }
+        }
+        for (i, (l, r)) in mix_left.iter().zip(mix_right.iter()).enumerate() {
+            let at = self.written + i as u64;
+            if at >= self.song_end && l.abs().max(r.abs()) >= SILENCE {
+                self.keep_until = at + 1;
+            }
+        }
+        if let Some(sink) = self.mix.as_mut() {
+            sink.push(mix_left, mix_right)?;
+        }
+        self.stems
+            .par_iter_mut()
+            .zip(chunk.par_iter())
+            .try_for_each(|(sink, (left, right))| sink.push(&left[..frames], &right[..frames]))?;
+        self.written += frames as u64;
+        Ok(())
+    }
+
+    /// Whether the song is written and the tail has been silent long enough to stop.
+    fn tail_has_ended(&self) -> bool {
+        self.written >= self.song_end && self.written - self.keep_until >= self.quiet_run
+    }
 }
 
 /// `NN-name.wav`: track number from 1 and a file-name-safe form of its name (or role).
@@ -492,24 +560,29 @@ impl<W: Write + Seek> WavSink<W> {
     }
 
     fn push(&mut self, left: &[f32], right: &[f32]) -> Result<(), Error> {
-        for (&l, &r) in left.iter().zip(right) {
-            if let Some(frame) = self.limiter.push(l, r) {
-                self.accept(frame);
-            }
-        }
+        let WavSink {
+            limiter,
+            song_end,
+            produced,
+            pending,
+            tail,
+            ..
+        } = self;
+        limiter.process(left, right, |l, r| {
+            accept(pending, tail, *song_end, produced, (l, r))
+        });
         self.write_pending()
     }
 
     #[inline]
-    fn accept(&mut self, (l, r): (f32, f32)) {
-        let target = if self.produced < self.song_end {
-            &mut self.pending
-        } else {
-            &mut self.tail
-        };
-        target.push(to_i16(l));
-        target.push(to_i16(r));
-        self.produced += 1;
+    fn accept(&mut self, frame: (f32, f32)) {
+        accept(
+            &mut self.pending,
+            &mut self.tail,
+            self.song_end,
+            &mut self.produced,
+            frame,
+        );
     }
 
     fn write_pending(&mut self) -> Result<(), Error> {
@@ -548,7 +621,26 @@ impl<W: Write + Seek> WavSink<W> {
     }
 }
 
+/// Files a limited frame as 16-bit samples: before the song's end it is written with the next
+/// chunk, after it it waits until the tail's length is known.
+#[inline]
+fn accept(
+    pending: &mut Vec<i16>,
+    tail: &mut Vec<i16>,
+    song_end: u64,
+    produced: &mut u64,
+    (l, r): (f32, f32),
+) {
+    let target = if *produced < song_end { pending } else { tail };
+    target.push(to_i16(l));
+    target.push(to_i16(r));
+    *produced += 1;
+}
+
+/// Full scale to 16-bit, rounding half away from zero. Adding ±0.5 and truncating is what
+/// `f32::round` does, without the libm call it costs on baseline x86-64.
 #[inline]
 fn to_i16(x: f32) -> i16 {
-    (x * 32767.0).round().clamp(-32768.0, 32767.0) as i16
+    let scaled = x * 32767.0;
+    ((scaled + 0.5f32.copysign(scaled)) as i32).clamp(-32768, 32767) as i16
 }

@@ -1,4 +1,5 @@
-//! From a [`Song`] to timed synth messages: ticks become sample frames through the tempo map,
+//! From a [`Song`] to timed synth messages: ticks become sample frames through the song's own
+//! tempo map ([`Song::tick_to_seconds`], the one definition Orchestrion has),
 //! tracks are spread over synth "lanes" (each lane is one synth with 16 MIDI channels) and
 //! given channels, drums always on MIDI channel 10 (index 9).
 //!
@@ -11,59 +12,6 @@ use orchestrion_music::{Song, TrackRole};
 
 /// The percussion channel of General MIDI (channel 10, counted from 0).
 pub const DRUM_CHANNEL: u8 = 9;
-
-/// Seconds at any tick, following the song's tempo map.
-#[derive(Debug, Clone)]
-pub struct TempoMap {
-    /// (tick, seconds at that tick, seconds per tick from there on), sorted by tick.
-    segments: Vec<(u64, f64, f64)>,
-}
-
-impl TempoMap {
-    /// Builds the map; a song without a tempo at tick 0 plays at 120 BPM until its first one.
-    pub fn new(song: &Song) -> Self {
-        let ticks_per_beat = f64::from(song.ticks_per_beat.max(1));
-        let mut changes: Vec<(u64, u32)> = song
-            .tempos
-            .iter()
-            .filter(|tempo| tempo.micros_per_beat > 0)
-            .map(|tempo| (tempo.tick, tempo.micros_per_beat))
-            .collect();
-        changes.sort_by_key(|&(tick, _)| tick);
-        if changes.first().is_none_or(|&(tick, _)| tick > 0) {
-            changes.insert(0, (0, 500_000));
-        }
-        let mut segments: Vec<(u64, f64, f64)> = Vec::with_capacity(changes.len());
-        for (tick, micros) in changes {
-            let seconds = segments.last().map_or(0.0, |&(start, at, per_tick)| {
-                at + (tick - start) as f64 * per_tick
-            });
-            let per_tick = f64::from(micros) / 1e6 / ticks_per_beat;
-            if segments.last().is_some_and(|&(start, _, _)| start == tick) {
-                segments.pop();
-            }
-            segments.push((tick, seconds, per_tick));
-        }
-        TempoMap { segments }
-    }
-
-    /// Seconds from the start of the song to `tick`.
-    pub fn seconds(&self, tick: u64) -> f64 {
-        let index = self
-            .segments
-            .partition_point(|&(start, _, _)| start <= tick);
-        let (start, at, per_tick) = self.segments[index.saturating_sub(1)];
-        at + (tick - start) as f64 * per_tick
-    }
-
-    /// Seconds per tick at `tick` (for converting a time offset into ticks there).
-    pub fn seconds_per_tick(&self, tick: u64) -> f64 {
-        let index = self
-            .segments
-            .partition_point(|&(start, _, _)| start <= tick);
-        self.segments[index.saturating_sub(1)].2
-    }
-}
 
 /// One synth message. Channels and keys are MIDI's 0–15 and 0–127.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,17 +75,17 @@ fn pan_for(role: TrackRole) -> u8 {
 }
 
 /// Frame at which the last note of the song ends.
-pub fn song_end_frame(song: &Song, tempo: &TempoMap, sample_rate: u32) -> u64 {
+pub fn song_end_frame(song: &Song, sample_rate: u32) -> u64 {
     song.tracks
         .iter()
         .flat_map(|track| track.notes.iter())
         .map(|note| note.start + note.duration.max(1))
         .max()
-        .map_or(0, |tick| to_frame(tempo, tick, sample_rate))
+        .map_or(0, |tick| to_frame(song, tick, sample_rate))
 }
 
-fn to_frame(tempo: &TempoMap, tick: u64, sample_rate: u32) -> u64 {
-    (tempo.seconds(tick) * f64::from(sample_rate)).round() as u64
+fn to_frame(song: &Song, tick: u64, sample_rate: u32) -> u64 {
+    (song.tick_to_seconds(tick) * f64::from(sample_rate)).round() as u64
 }
 
 /// Splits tracks into lanes: one lane per track when `one_per_track` (stems), otherwise up to
@@ -184,7 +132,7 @@ pub fn group_tracks(song: &Song, wanted: usize, one_per_track: bool) -> Vec<Vec<
 }
 
 /// Channels and events for one lane of tracks.
-pub fn plan_lane(song: &Song, tempo: &TempoMap, sample_rate: u32, tracks: &[usize]) -> LanePlan {
+pub fn plan_lane(song: &Song, sample_rate: u32, tracks: &[usize]) -> LanePlan {
     let mut free_channels = (0u8..16).filter(|&channel| channel != DRUM_CHANNEL);
     let mut events = Vec::new();
     for &index in tracks {
@@ -216,8 +164,8 @@ pub fn plan_lane(song: &Song, tempo: &TempoMap, sample_rate: u32, tracks: &[usiz
             if note.velocity == 0 || note.pitch > 127 {
                 continue;
             }
-            let on = to_frame(tempo, note.start, sample_rate);
-            let off = to_frame(tempo, note.start + note.duration, sample_rate).max(on + 1);
+            let on = to_frame(song, note.start, sample_rate);
+            let off = to_frame(song, note.start + note.duration, sample_rate).max(on + 1);
             events.push(Event {
                 frame: on,
                 message: Message::NoteOn {
@@ -242,49 +190,68 @@ pub fn plan_lane(song: &Song, tempo: &TempoMap, sample_rate: u32, tracks: &[usiz
 #[cfg(test)]
 mod tests {
     use super::*;
-    use orchestrion_music::{Meter, TempoChange};
+    use orchestrion_music::{Meter, Note, TempoChange, Track};
 
-    fn song_with_tempos(tempos: Vec<TempoChange>) -> Song {
-        Song {
+    #[test]
+    fn note_frames_follow_the_music_crates_tempo_map() {
+        let notes: Vec<Note> = [0u64, 700, 960, 1500, 2400, 5000]
+            .iter()
+            .map(|&start| Note {
+                pitch: 60,
+                velocity: 90,
+                start,
+                duration: 240,
+            })
+            .collect();
+        let song = Song {
             ticks_per_beat: 480,
-            tempos,
+            tempos: vec![
+                TempoChange {
+                    tick: 0,
+                    micros_per_beat: 500_000,
+                },
+                TempoChange {
+                    tick: 960,
+                    micros_per_beat: 1_000_000,
+                },
+                TempoChange {
+                    tick: 2400,
+                    micros_per_beat: 412_345,
+                },
+            ],
             meters: vec![Meter {
                 tick: 0,
                 numerator: 4,
                 denominator: 4,
             }],
             key_signatures: vec![],
-            tracks: vec![],
+            tracks: vec![Track {
+                name: "piano".into(),
+                program: 0,
+                channel: 0,
+                is_drum: false,
+                role: TrackRole::Piano,
+                notes: notes.clone(),
+            }],
             texts: vec![],
-        }
-    }
-
-    #[test]
-    fn tempo_map_follows_changes() {
-        let song = song_with_tempos(vec![
-            TempoChange {
-                tick: 0,
-                micros_per_beat: 500_000,
-            },
-            TempoChange {
-                tick: 960,
-                micros_per_beat: 1_000_000,
-            },
-        ]);
-        let map = TempoMap::new(&song);
-        assert!((map.seconds(480) - 0.5).abs() < 1e-12);
-        assert!((map.seconds(960) - 1.0).abs() < 1e-12);
-        assert!((map.seconds(1440) - 2.0).abs() < 1e-12);
-    }
-
-    #[test]
-    fn missing_initial_tempo_defaults_to_120_bpm() {
-        let song = song_with_tempos(vec![TempoChange {
-            tick: 480,
-            micros_per_beat: 250_000,
-        }]);
-        let map = TempoMap::new(&song);
-        assert!((map.seconds(480) - 0.5).abs() < 1e-12);
-        assert!((map.seconds(960) - 0.75).abs() < 1e-12);
+        };
+        let plan = plan_lane(&song, 44_100, &[0]);
+        let onsets: Vec<u64> = plan
+            .events
+            .iter()
+            .filter(|event| matches!(event.message, Message::NoteOn { .. }))
+            .map(|event| event.frame)
+            .collect();
+        let expected: Vec<u64> = notes
+            .iter()
+            .map(|note| (song.tick_to_seconds(note.start) * 44_100.0).round() as u64)
+            .collect();
+        assert_eq!(onsets, expected);
+        // 1 s at 120 BPM, then 3 beats at 60 BPM: the tick at 2400 is 4 s in.
+        assert_eq!(onsets[4], 4 * 44_100);
+        assert_eq!(
+            song_end_frame(&song, 44_100),
+            (song.tick_to_seconds(5240) * 44_100.0).round() as u64
+        );
     }
 }

@@ -277,3 +277,93 @@ fn an_empty_song_renders_an_empty_file() {
     let bytes = render_wav(&song, &options(SoundFontChoice::BuiltIn)).unwrap();
     assert_eq!(Audio::from_wav_bytes(&bytes).unwrap().frames(), 0);
 }
+
+/// Snare hits under four tempos (120, 75, 150 and 50 BPM), at least 0.8 s apart.
+fn tempo_change_song() -> Song {
+    let change = |beat: u64, micros_per_beat: u32| TempoChange {
+        tick: beat * TPB,
+        micros_per_beat,
+    };
+    let notes = [1u64, 3, 6, 10, 12]
+        .iter()
+        .map(|&beat| Note {
+            pitch: 38,
+            velocity: 110,
+            start: beat * TPB,
+            duration: TPB / 4,
+        })
+        .collect();
+    Song {
+        ticks_per_beat: TPB as u16,
+        tempos: vec![
+            change(0, 500_000),
+            change(2, 800_000),
+            change(5, 400_000),
+            change(9, 1_200_000),
+        ],
+        meters: vec![],
+        key_signatures: vec![],
+        tracks: vec![Track {
+            name: "snare".into(),
+            program: 0,
+            channel: 9,
+            is_drum: true,
+            role: TrackRole::Drums,
+            notes,
+        }],
+        texts: vec![],
+    }
+}
+
+/// Seconds where sound rises above `loud` after at least 0.3 s below it.
+fn onsets(audio: &Audio, loud: i32) -> Vec<f64> {
+    let rate = f64::from(audio.sample_rate);
+    let needed_quiet = (0.3 * rate) as usize;
+    let mut quiet_frames = needed_quiet;
+    let mut found = Vec::new();
+    for (frame, pair) in audio.samples.chunks_exact(2).enumerate() {
+        let level = i32::from(pair[0]).abs().max(i32::from(pair[1]).abs());
+        if level > loud {
+            if quiet_frames >= needed_quiet {
+                found.push(frame as f64 / rate);
+            }
+            quiet_frames = 0;
+        } else {
+            quiet_frames += 1;
+        }
+    }
+    found
+}
+
+#[test]
+fn onsets_in_the_wav_land_at_the_music_crates_times() {
+    let song = tempo_change_song();
+    let expected: Vec<f64> = song.tracks[0]
+        .notes
+        .iter()
+        .map(|note| song.tick_to_seconds(note.start))
+        .collect();
+    // 0.5, 1.8, 3.8, 6.2 and 8.6 s by hand: the map really changes tempo four times.
+    for (got, want) in expected.iter().zip([0.5, 1.8, 3.8, 6.2, 8.6]) {
+        assert!((got - want).abs() < 1e-9, "{got} vs {want}");
+    }
+    let mut choices = vec![SoundFontChoice::BuiltIn];
+    choices.extend(soundfont_or_skip("onsets with a SoundFont").map(SoundFontChoice::File));
+    for choice in choices {
+        let renderer = Renderer::new(RenderOptions {
+            effects: false,
+            ..options(choice.clone())
+        })
+        .unwrap();
+        let audio = Audio::from_wav_bytes(&renderer.render_wav(&song).unwrap()).unwrap();
+        let found = onsets(&audio, 400);
+        assert_eq!(found.len(), expected.len(), "{choice:?}: onsets {found:?}");
+        for (got, want) in found.iter().zip(&expected) {
+            // A hit's attack takes a few milliseconds to cross the threshold.
+            assert!(
+                (0.0..0.005).contains(&(got - want)),
+                "{choice:?}: onset at {got} s, the music crate says {want} s"
+            );
+        }
+    }
+}
