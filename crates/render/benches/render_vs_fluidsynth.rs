@@ -23,7 +23,26 @@ type RenderRun = Box<dyn Fn(&Path) -> Result<(), String>>;
 struct Contender {
     name: &'static str,
     run: RenderRun,
+    /// Whether its CPU time is a child process's (FluidSynth) or this process's (ours).
+    child: bool,
     seconds: Vec<f64>,
+    cpu_seconds: Vec<f64>,
+}
+
+/// CPU seconds (user + system) of this process's threads, or of its waited-for children, from
+/// /proc/self/stat (in clock ticks of 1/100 s).
+fn cpu_seconds(children: bool) -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name, which is in parentheses: state is field 3 of stat(5).
+    let fields: Vec<f64> = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(|field| field.parse().unwrap_or(0.0))
+        .collect();
+    let (user, system) = if children { (13, 14) } else { (11, 12) };
+    (fields.get(user).unwrap_or(&0.0) + fields.get(system).unwrap_or(&0.0)) / 100.0
 }
 
 fn ours(name: &'static str, midi: &Path, threads: usize, effects: bool, stems: bool) -> Contender {
@@ -59,7 +78,9 @@ fn ours(name: &'static str, midi: &Path, threads: usize, effects: bool, stems: b
     Contender {
         name,
         run: Box::new(run),
+        child: false,
         seconds: Vec::new(),
+        cpu_seconds: Vec::new(),
     }
 }
 
@@ -82,7 +103,9 @@ fn fluidsynth(midi: &Path) -> Contender {
     Contender {
         name: "fluidsynth -F (1 thread)",
         run: Box::new(run),
+        child: true,
         seconds: Vec::new(),
+        cpu_seconds: Vec::new(),
     }
 }
 
@@ -134,12 +157,16 @@ fn main() {
     for repetition in 0..repetitions {
         for (index, contender) in contenders.iter_mut().enumerate() {
             let out = dir.path().join(format!("out-{index}.wav"));
+            let cpu_start = cpu_seconds(contender.child);
             let start = Instant::now();
             if let Err(err) = (contender.run)(&out) {
                 eprintln!("{}: {err}", contender.name);
                 continue;
             }
             contender.seconds.push(start.elapsed().as_secs_f64());
+            contender
+                .cpu_seconds
+                .push(cpu_seconds(contender.child) - cpu_start);
             let _ = std::fs::remove_file(&out);
             let _ = std::fs::remove_dir_all(out.with_extension("stems"));
         }
@@ -150,15 +177,17 @@ fn main() {
         "4-track song ({bars} bars, {seconds:.1} s of music), FluidR3_GM.sf2, 44.1 kHz stereo WAV, \
          median of {repetitions} runs, SoundFont load included"
     );
-    println!("| renderer | median s | min–max s | × real time | time ÷ fluidsynth's |");
-    println!("|---|---|---|---|---|");
+    println!(
+        "| renderer | median s | min–max s | × real time | time ÷ fluidsynth's | median CPU s |"
+    );
+    println!("|---|---|---|---|---|---|");
     let reference = contenders
         .first()
         .filter(|fluid| !fluid.seconds.is_empty())
         .map(|fluid| median(&fluid.seconds));
     for contender in &contenders {
         if contender.seconds.is_empty() {
-            println!("| {} | not run | | | |", contender.name);
+            println!("| {} | not run | | | | |", contender.name);
             continue;
         }
         let p50 = median(&contender.seconds);
@@ -166,9 +195,10 @@ fn main() {
         let max = contender.seconds.iter().copied().fold(0.0, f64::max);
         let ratio = reference.map_or("n/a".to_string(), |fluid| format!("{:.2}", p50 / fluid));
         println!(
-            "| {} | {p50:.3} | {min:.3}–{max:.3} | {:.0}× | {ratio} |",
+            "| {} | {p50:.3} | {min:.3}–{max:.3} | {:.0}× | {ratio} | {:.2} |",
             contender.name,
-            seconds / p50
+            seconds / p50,
+            median(&contender.cpu_seconds)
         );
     }
 }

@@ -88,21 +88,44 @@ fn to_frame(song: &Song, tick: u64, sample_rate: u32) -> u64 {
     (song.tick_to_seconds(tick) * f64::from(sample_rate)).round() as u64
 }
 
+/// Seconds a released voice is assumed to keep sounding, for [`voice_seconds`].
+const RELEASE_ESTIMATE_SECONDS: f64 = 0.25;
+
+/// A track's share of the synth work: the seconds its voices sound (note lengths plus a
+/// release each). Every lane also pays a fixed cost for reverb and chorus whatever it plays,
+/// so lanes are balanced on this, not on note counts: 768 short drum hits cost a synth less
+/// than 384 sustained piano notes.
+fn voice_seconds(song: &Song, track: &orchestrion_music::Track) -> f64 {
+    track
+        .notes
+        .iter()
+        .map(|note| {
+            song.tick_to_seconds(note.end()) - song.tick_to_seconds(note.start)
+                + RELEASE_ESTIMATE_SECONDS
+        })
+        .sum()
+}
+
 /// Splits tracks into lanes: one lane per track when `one_per_track` (stems), otherwise up to
-/// `wanted` lanes balanced by note count, skipping tracks without notes. A lane holds at most
-/// 15 pitched tracks and one drum kit, so more lanes are made when a song needs them.
+/// `wanted` lanes balanced by [`voice_seconds`] (largest first, each to the lightest lane),
+/// skipping tracks without notes. A lane holds at most 15 pitched tracks and one drum kit, so
+/// more lanes are made when a song needs them.
 pub fn group_tracks(song: &Song, wanted: usize, one_per_track: bool) -> Vec<Vec<usize>> {
     if one_per_track {
         return (0..song.tracks.len()).map(|index| vec![index]).collect();
     }
-    let mut order: Vec<usize> = (0..song.tracks.len())
-        .filter(|&index| !song.tracks[index].notes.is_empty())
+    let mut order: Vec<(usize, f64)> = song
+        .tracks
+        .iter()
+        .enumerate()
+        .filter(|(_, track)| !track.notes.is_empty())
+        .map(|(index, track)| (index, voice_seconds(song, track)))
         .collect();
-    order.sort_by_key(|&index| std::cmp::Reverse(song.tracks[index].notes.len()));
+    order.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
     let wanted = wanted.clamp(1, order.len().max(1));
     let mut lanes: Vec<Vec<usize>> = vec![Vec::new(); wanted];
-    let mut load = vec![0usize; wanted];
-    for index in order {
+    let mut load = vec![0.0f64; wanted];
+    for (index, cost) in order {
         let track = &song.tracks[index];
         let fits = |lane: &Vec<usize>| {
             if track.is_drum {
@@ -118,14 +141,14 @@ pub fn group_tracks(song: &Song, wanted: usize, one_per_track: bool) -> Vec<Vec<
         };
         let choice = (0..lanes.len())
             .filter(|&lane| fits(&lanes[lane]))
-            .min_by_key(|&lane| load[lane]);
+            .min_by(|&a, &b| load[a].total_cmp(&load[b]));
         let lane = choice.unwrap_or_else(|| {
             lanes.push(Vec::new());
-            load.push(0);
+            load.push(0.0);
             lanes.len() - 1
         });
         lanes[lane].push(index);
-        load[lane] += track.notes.len();
+        load[lane] += cost;
     }
     lanes.retain(|lane| !lane.is_empty());
     lanes
@@ -191,6 +214,52 @@ pub fn plan_lane(song: &Song, sample_rate: u32, tracks: &[usize]) -> LanePlan {
 mod tests {
     use super::*;
     use orchestrion_music::{Meter, Note, TempoChange, Track};
+
+    fn track_of(role: TrackRole, notes: u64, beats_each: u64) -> Track {
+        Track {
+            name: format!("{role:?}"),
+            program: 0,
+            channel: 0,
+            is_drum: role == TrackRole::Drums,
+            role,
+            notes: (0..notes)
+                .map(|i| Note {
+                    pitch: 40,
+                    velocity: 90,
+                    start: i * 480,
+                    duration: beats_each * 480 / 4,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn lanes_balance_sounding_time_not_note_counts() {
+        let song = Song {
+            ticks_per_beat: 480,
+            tempos: vec![TempoChange {
+                tick: 0,
+                micros_per_beat: 500_000,
+            }],
+            meters: vec![],
+            key_signatures: vec![],
+            tracks: vec![
+                // Many short hits, few long chords: by note count the drums alone would face
+                // everything else.
+                track_of(TrackRole::Drums, 600, 1),
+                track_of(TrackRole::Piano, 200, 16),
+                track_of(TrackRole::Bass, 200, 4),
+                track_of(TrackRole::Melody, 200, 3),
+            ],
+            texts: vec![],
+        };
+        // Sounding seconds: piano 450, drums 225, bass 150, melody 125.
+        assert!((voice_seconds(&song, &song.tracks[0]) - 225.0).abs() < 1e-9);
+        let lanes = group_tracks(&song, 2, false);
+        assert_eq!(lanes, vec![vec![1], vec![0, 2, 3]]);
+        assert_eq!(group_tracks(&song, 1, false), vec![vec![1, 0, 2, 3]]);
+        assert_eq!(group_tracks(&song, 8, true).len(), 4);
+    }
 
     #[test]
     fn note_frames_follow_the_music_crates_tempo_map() {

@@ -367,3 +367,37 @@ fn onsets_in_the_wav_land_at_the_music_crates_times() {
         }
     }
 }
+
+#[test]
+fn truncated_or_non_sf2_soundfont_is_an_error_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cases = vec![(
+        dir.path().join("midi-not-sf2.sf2"),
+        b"MThd\x00\x00\x00\x06\x00\x01\x00\x01\x01\xe0".to_vec(),
+    )];
+    // A real SoundFont cut short, as an interrupted download leaves it.
+    if let Some(font) = soundfont_or_skip("truncated SoundFont") {
+        use std::io::Read;
+        let mut head = Vec::new();
+        std::fs::File::open(&font)
+            .unwrap()
+            .take(256 * 1024)
+            .read_to_end(&mut head)
+            .unwrap();
+        cases.push((dir.path().join("truncated.sf2"), head));
+    }
+    cases.push((dir.path().join("empty.sf2"), Vec::new()));
+    for (path, bytes) in cases {
+        std::fs::write(&path, bytes).unwrap();
+        let err = Renderer::new(options(SoundFontChoice::File(path.clone()))).unwrap_err();
+        assert!(
+            matches!(err.kind, ErrorKind::SoundFontInvalid { .. }),
+            "{}: {err:?}",
+            path.display()
+        );
+        assert!(
+            err.to_string().contains(&path.display().to_string()),
+            "{err}"
+        );
+    }
+}
