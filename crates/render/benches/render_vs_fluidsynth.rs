@@ -15,8 +15,8 @@ use std::time::Instant;
 
 const FONT: &str = "/usr/share/sounds/sf2/FluidR3_GM.sf2";
 
-/// Renders the benchmark file to the WAV path given.
-type RenderRun = Box<dyn Fn(&Path) -> Result<(), String>>;
+/// Renders the benchmark file to the WAV path given; says how many synths ran in parallel.
+type RenderRun = Box<dyn Fn(&Path) -> Result<usize, String>>;
 
 /// One way of rendering the benchmark file, timed from loading the SoundFont to the closed file
 /// (FluidSynth's time includes its own loading too).
@@ -27,6 +27,7 @@ struct Contender {
     child: bool,
     seconds: Vec<f64>,
     cpu_seconds: Vec<f64>,
+    lanes: usize,
 }
 
 /// CPU seconds (user + system) of this process's threads, or of its waited-for children, from
@@ -45,9 +46,17 @@ fn cpu_seconds(children: bool) -> f64 {
     (fields.get(user).unwrap_or(&0.0) + fields.get(system).unwrap_or(&0.0)) / 100.0
 }
 
-fn ours(name: &'static str, midi: &Path, threads: usize, effects: bool, stems: bool) -> Contender {
+/// Our renderer on a pool of `threads`; `lanes` 0 lets it choose how many synths to run.
+fn ours(
+    name: &'static str,
+    midi: &Path,
+    threads: usize,
+    lanes: usize,
+    effects: bool,
+    stems: bool,
+) -> Contender {
     let midi = midi.to_path_buf();
-    let run = move |out: &Path| -> Result<(), String> {
+    let run = move |out: &Path| -> Result<usize, String> {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .build()
@@ -59,12 +68,13 @@ fn ours(name: &'static str, midi: &Path, threads: usize, effects: bool, stems: b
             let renderer = Renderer::new(RenderOptions {
                 soundfont: SoundFontChoice::File(PathBuf::from(FONT)),
                 humanize: None,
+                threads: lanes,
                 effects,
                 ..RenderOptions::default()
             })
             .map_err(|err| err.to_string())?;
             let stems_dir = out.with_extension("stems");
-            renderer
+            let report = renderer
                 .render_files(
                     &song,
                     Some(out),
@@ -72,7 +82,7 @@ fn ours(name: &'static str, midi: &Path, threads: usize, effects: bool, stems: b
                     &mut |_| {},
                 )
                 .map_err(|err| err.to_string())?;
-            Ok(())
+            Ok(report.lanes)
         })
     };
     Contender {
@@ -81,12 +91,13 @@ fn ours(name: &'static str, midi: &Path, threads: usize, effects: bool, stems: b
         child: false,
         seconds: Vec::new(),
         cpu_seconds: Vec::new(),
+        lanes: 0,
     }
 }
 
 fn fluidsynth(midi: &Path) -> Contender {
     let midi = midi.to_path_buf();
-    let run = move |out: &Path| -> Result<(), String> {
+    let run = move |out: &Path| -> Result<usize, String> {
         let status = Command::new("fluidsynth")
             .args(["-ni", "-q", "-T", "wav", "-r", "44100", "-F"])
             .arg(out)
@@ -95,7 +106,7 @@ fn fluidsynth(midi: &Path) -> Contender {
             .status()
             .map_err(|err| format!("{err} (apt-get install fluidsynth)"))?;
         if status.success() {
-            Ok(())
+            Ok(1)
         } else {
             Err(format!("fluidsynth exited with {status}"))
         }
@@ -106,6 +117,7 @@ fn fluidsynth(midi: &Path) -> Contender {
         child: true,
         seconds: Vec::new(),
         cpu_seconds: Vec::new(),
+        lanes: 0,
     }
 }
 
@@ -137,19 +149,35 @@ fn main() {
 
     let mut contenders = vec![
         fluidsynth(&midi),
-        ours("orchestrion-render (2 threads)", &midi, 2, true, false),
+        ours(
+            "orchestrion-render, default (2 threads)",
+            &midi,
+            2,
+            0,
+            true,
+            false,
+        ),
+        ours(
+            "orchestrion-render, 2 lanes forced (2 threads)",
+            &midi,
+            2,
+            2,
+            true,
+            false,
+        ),
         ours(
             "orchestrion-render, reverb/chorus off (2 threads)",
             &midi,
             2,
+            0,
             false,
             false,
         ),
-        ours("orchestrion-render (1 thread)", &midi, 1, true, false),
         ours(
             "orchestrion-render, mix + 4 stems (2 threads)",
             &midi,
             2,
+            0,
             true,
             true,
         ),
@@ -159,9 +187,12 @@ fn main() {
             let out = dir.path().join(format!("out-{index}.wav"));
             let cpu_start = cpu_seconds(contender.child);
             let start = Instant::now();
-            if let Err(err) = (contender.run)(&out) {
-                eprintln!("{}: {err}", contender.name);
-                continue;
+            match (contender.run)(&out) {
+                Ok(lanes) => contender.lanes = lanes,
+                Err(err) => {
+                    eprintln!("{}: {err}", contender.name);
+                    continue;
+                }
             }
             contender.seconds.push(start.elapsed().as_secs_f64());
             contender
@@ -178,16 +209,16 @@ fn main() {
          median of {repetitions} runs, SoundFont load included"
     );
     println!(
-        "| renderer | median s | min–max s | × real time | time ÷ fluidsynth's | median CPU s |"
+        "| renderer | synths | median s | min–max s | × real time | time ÷ fluidsynth's | median CPU s |"
     );
-    println!("|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|");
     let reference = contenders
         .first()
         .filter(|fluid| !fluid.seconds.is_empty())
         .map(|fluid| median(&fluid.seconds));
     for contender in &contenders {
         if contender.seconds.is_empty() {
-            println!("| {} | not run | | | | |", contender.name);
+            println!("| {} | | not run | | | | |", contender.name);
             continue;
         }
         let p50 = median(&contender.seconds);
@@ -195,8 +226,9 @@ fn main() {
         let max = contender.seconds.iter().copied().fold(0.0, f64::max);
         let ratio = reference.map_or("n/a".to_string(), |fluid| format!("{:.2}", p50 / fluid));
         println!(
-            "| {} | {p50:.3} | {min:.3}–{max:.3} | {:.0}× | {ratio} | {:.2} |",
+            "| {} | {} | {p50:.3} | {min:.3}–{max:.3} | {:.0}× | {ratio} | {:.2} |",
             contender.name,
+            contender.lanes,
             seconds / p50,
             median(&contender.cpu_seconds)
         );

@@ -6,7 +6,10 @@ use crate::engine::Lane;
 use crate::error::{Error, ErrorKind, io_error};
 use crate::humanize::{HumanizeOptions, humanize};
 use crate::limiter::Limiter;
-use crate::schedule::{group_tracks, plan_lane, song_end_frame};
+use crate::schedule::{
+    LANE_OVERHEAD_DRY, LANE_OVERHEAD_WITH_EFFECTS, group_tracks, lanes_worth_it, plan_lane,
+    song_end_frame,
+};
 use crate::soundfont::{Instrument, SoundFontChoice, resolve};
 use orchestrion_music::Song;
 use rayon::prelude::*;
@@ -37,7 +40,9 @@ pub struct RenderOptions {
     /// Swing for the humanizer (0.0 – 0.5, see [`HumanizeOptions::swing`]); ignored when
     /// `humanize` is `None`.
     pub swing: f32,
-    /// Lanes rendered in parallel for a mix; 0 = one per thread of rayon's pool.
+    /// Synths ("lanes") rendering a mix in parallel. 0 = automatic: up to one per thread of
+    /// rayon's pool, but only as many as pay for their cost (each SoundFont lane runs its own
+    /// reverb and chorus, which a sparse song's voices do not outweigh).
     pub threads: usize,
     /// Longest release/reverb tail kept after the last note ends, in seconds.
     pub max_tail_seconds: f32,
@@ -107,6 +112,8 @@ pub struct RenderReport {
     pub limiter_min_gain: f32,
     /// Stem files written, in track order, when stems were asked for.
     pub stems: Vec<PathBuf>,
+    /// Synths that rendered in parallel (one per track for stems).
+    pub lanes: usize,
 }
 
 /// A loaded instrument plus options, ready to render any number of songs. Cheap to share:
@@ -284,12 +291,16 @@ impl Renderer {
         let groups = match only_track {
             Some(track) => vec![vec![track]],
             None => {
-                let threads = if options.threads == 0 {
-                    rayon::current_num_threads()
-                } else {
+                let lanes = if stem_mode || options.threads > 0 {
                     options.threads
+                } else {
+                    let overhead = match (&self.instrument, options.effects) {
+                        (Instrument::SoundFont { .. }, true) => LANE_OVERHEAD_WITH_EFFECTS,
+                        _ => LANE_OVERHEAD_DRY,
+                    };
+                    lanes_worth_it(&song, rayon::current_num_threads(), overhead)
                 };
-                group_tracks(&song, threads, stem_mode)
+                group_tracks(&song, lanes, stem_mode)
             }
         };
         let mut lanes = groups
@@ -375,6 +386,7 @@ impl Renderer {
             peak_before_limiter: 0.0,
             limiter_min_gain: 1.0,
             stems: Vec::new(),
+            lanes: lanes.len(),
         };
         if let Some(sink) = mix {
             report.peak_before_limiter = sink.limiter.input_peak;

@@ -106,6 +106,34 @@ fn voice_seconds(song: &Song, track: &orchestrion_music::Track) -> f64 {
         .sum()
 }
 
+/// How many lanes are worth their cost for a mix, up to `threads`, when each lane pays
+/// `lane_overhead` (in voices sounding throughout, see [`LANE_OVERHEAD_WITH_EFFECTS`]).
+///
+/// Going from `k - 1` to `k` balanced lanes shortens the render by the voices' work over
+/// `k (k - 1)` and adds one lane's overhead to the CPU time, so a lane is added only while the
+/// first outweighs the second. Without that rule a second reverb could cost more CPU than the
+/// parallel voices save, which makes renders slower on a busy machine (measured: BENCHMARKS.md).
+pub fn lanes_worth_it(song: &Song, threads: usize, lane_overhead: f64) -> usize {
+    let voices: f64 = song
+        .tracks
+        .iter()
+        .map(|track| voice_seconds(song, track))
+        .sum();
+    let overhead = lane_overhead * song.duration_seconds();
+    let mut lanes = 1;
+    while lanes < threads && voices / ((lanes + 1) * lanes) as f64 >= overhead {
+        lanes += 1;
+    }
+    lanes
+}
+
+/// A SoundFont lane's reverb and chorus cost about as much as this many voices sounding all the
+/// time (rustysynth with FluidR3_GM: 0.8 s of effects against 0.74 ms per voice-second over a
+/// 149-second song).
+pub const LANE_OVERHEAD_WITH_EFFECTS: f64 = 7.0;
+/// A lane without effects (or of the built-in synth) costs little beyond its voices.
+pub const LANE_OVERHEAD_DRY: f64 = 0.5;
+
 /// Splits tracks into lanes: one lane per track when `one_per_track` (stems), otherwise up to
 /// `wanted` lanes balanced by [`voice_seconds`] (largest first, each to the lightest lane),
 /// skipping tracks without notes. A lane holds at most 15 pitched tracks and one drum kit, so
@@ -259,6 +287,11 @@ mod tests {
         assert_eq!(lanes, vec![vec![1], vec![0, 2, 3]]);
         assert_eq!(group_tracks(&song, 1, false), vec![vec![1, 0, 2, 3]]);
         assert_eq!(group_tracks(&song, 8, true).len(), 4);
+        // 950 voice-seconds over 300 s of music: fewer than 7 voices on average, so a second
+        // lane with its own reverb does not pay; without effects it does, and a third too.
+        assert_eq!(lanes_worth_it(&song, 2, LANE_OVERHEAD_WITH_EFFECTS), 1);
+        assert_eq!(lanes_worth_it(&song, 4, LANE_OVERHEAD_DRY), 3);
+        assert_eq!(lanes_worth_it(&song, 1, LANE_OVERHEAD_DRY), 1);
     }
 
     #[test]
