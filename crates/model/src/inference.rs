@@ -7,6 +7,7 @@
 //! and ranked by the critic; the winner's seed and the model hash are written into the MIDI.
 
 use crate::data::{self, Batch, Canvas, Example, GridNote, Layout};
+use crate::decode::{self, RoleDecoding};
 use crate::error::Error;
 use crate::grid::{self, Bar};
 use crate::model::{Critic, GanConfig, Generator, SpectralState};
@@ -264,11 +265,11 @@ impl GenreModel {
             bars.truncate(n as usize);
         }
         for (i, bar) in bars.iter().enumerate() {
-            if !self
-                .config
-                .meters
-                .contains(&(bar.numerator, bar.denominator))
-            {
+            // The networks see bars only as step counts, so a bar of an unknown meter is
+            // written on the grid of a known meter of the same length (6/8 as 3/4, 2/2 as 4/4).
+            let same_length =
+                |&(n, d): &(u8, u8)| n as u32 * spb * 4 / d.max(1) as u32 == bar.steps;
+            if !self.config.meters.iter().any(same_length) {
                 let known: Vec<String> = self
                     .config
                     .meters
@@ -387,23 +388,34 @@ impl GenreModel {
                 if plan.locked_mask & (1 << role) != 0 {
                     continue;
                 }
-                let notes = data::binarize(
+                let notes = decode::decode_role(
                     layout,
                     &probs,
                     valid,
                     role,
-                    self.config.onset_threshold,
-                    self.config.sustain_threshold,
+                    &self.config.role_decoding(role),
                 );
-                generated.extend(
-                    notes
-                        .into_iter()
-                        .filter(|n| n.start as usize >= context_steps)
-                        .map(|n| GridNote {
-                            start: n.start + origin,
-                            ..n
-                        }),
-                );
+                for note in notes {
+                    let absolute = GridNote {
+                        start: note.start + origin,
+                        ..note
+                    };
+                    if note.start as usize >= context_steps {
+                        generated.push(absolute);
+                    } else if (note.start + note.duration) as usize > context_steps {
+                        // A note of the previous window that this one holds on past the
+                        // border: lengthen it there rather than cutting it at the seam.
+                        let border = origin + context_steps as u32;
+                        if let Some(earlier) = generated.iter_mut().find(|g| {
+                            g.role == role
+                                && g.pitch == note.pitch
+                                && g.start == absolute.start
+                                && g.start + g.duration == border
+                        }) {
+                            earlier.duration = earlier.duration.max(absolute.duration);
+                        }
+                    }
+                }
             }
             if last_bar >= plan.bars.len() {
                 break;
@@ -449,6 +461,30 @@ impl GenreModel {
     pub fn fill_window(&self, bar_steps: &[u32], melody: &[GridNote], seed: u64) -> Vec<GridNote> {
         let layout = &self.layout;
         let valid = (bar_steps.iter().sum::<u32>() as usize).min(layout.steps);
+        let probs = self.window_probabilities(bar_steps, melody, seed);
+        (1..layout.roles.len())
+            .flat_map(|role| {
+                decode::decode_role(
+                    layout,
+                    &probs,
+                    valid,
+                    role,
+                    &self.config.role_decoding(role),
+                )
+            })
+            .collect()
+    }
+
+    /// The generator's probabilities `[P, T]` (melody pasted) for one window around a melody on
+    /// the grid, before decoding: what calibration searches thresholds on.
+    pub fn window_probabilities(
+        &self,
+        bar_steps: &[u32],
+        melody: &[GridNote],
+        seed: u64,
+    ) -> Vec<f32> {
+        let layout = &self.layout;
+        let valid = (bar_steps.iter().sum::<u32>() as usize).min(layout.steps);
         let example = Example {
             roll: data::rasterize(layout, valid, melody, 0),
             known: data::known_plane(
@@ -466,18 +502,18 @@ impl GenreModel {
         let mut rng = Rng::derive(seed, 0x50e6, 0);
         let latent: Vec<f32> = (0..self.config.latent).map(|_| rng.normal()).collect();
         let (probs, _) = self.run_window(&example, latent, &mut self.spectral.clone());
-        (1..layout.roles.len())
-            .flat_map(|role| {
-                data::binarize(
-                    layout,
-                    &probs,
-                    valid,
-                    role,
-                    self.config.onset_threshold,
-                    self.config.sustain_threshold,
-                )
-            })
-            .collect()
+        probs
+    }
+
+    /// Where each role's planes live in the generator's output.
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    /// Decode with these per-role parameters from now on (one per role; empty = the config's
+    /// plain thresholds). Calibration and evaluation use it; `config.json` is not touched.
+    pub fn set_decoding(&mut self, decoding: Vec<RoleDecoding>) {
+        self.config.decoding = decoding;
     }
 
     fn to_song(&self, input: &Song, plan: &Plan, notes: &[GridNote], seed: u64) -> Song {

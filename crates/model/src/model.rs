@@ -58,6 +58,10 @@ pub struct GanConfig {
     pub onset_threshold: f32,
     #[serde(default = "default_threshold")]
     pub sustain_threshold: f32,
+    /// Per-role decoding (index = role), written by `orchestrion calibrate`; empty = the two
+    /// thresholds above for every role and no cap on the notes sounding together.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub decoding: Vec<crate::decode::RoleDecoding>,
 }
 
 fn default_channels() -> usize {
@@ -77,6 +81,13 @@ fn default_threshold() -> f32 {
 }
 
 impl GanConfig {
+    /// How role `role`'s planes become notes.
+    pub fn role_decoding(&self, role: usize) -> crate::decode::RoleDecoding {
+        self.decoding.get(role).copied().unwrap_or_else(|| {
+            crate::decode::RoleDecoding::plain(self.onset_threshold, self.sustain_threshold)
+        })
+    }
+
     pub fn layout(&self) -> Layout {
         Layout::new(
             &self.roles,
@@ -347,6 +358,7 @@ mod tests {
             latent: 8,
             onset_threshold: 0.5,
             sustain_threshold: 0.5,
+            decoding: Vec::new(),
         }
     }
 

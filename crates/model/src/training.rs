@@ -151,6 +151,7 @@ pub fn config_for(meta: &DatasetMeta, options: &TrainOptions) -> GanConfig {
         latent: options.latent,
         onset_threshold: 0.5,
         sustain_threshold: 0.5,
+        decoding: Vec::new(),
     }
 }
 

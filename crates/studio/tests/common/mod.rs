@@ -34,6 +34,7 @@ pub fn write_test_model(dir: &Path, name: &str) -> PathBuf {
         latent: 8,
         onset_threshold: 0.5,
         sustain_threshold: 0.5,
+        decoding: Vec::new(),
     };
     let device = burn::prelude::Device::flex();
     let (generator, critic) = config.init(11, &device);
