@@ -278,12 +278,18 @@ pub fn binarize(
     notes
 }
 
-/// A batch of examples as tensors.
+/// A batch of examples as tensors. The planes that only combine with the networks' output
+/// (`known_roll`, `hidden`) are computed here once, on the host, so that pasting and the losses
+/// cost one tensor operation each instead of four.
 pub struct Batch {
     /// `[B, P, T]` the true (or known) cells.
     pub roll: burn::tensor::Tensor<3>,
     /// `[B, P, T]` 1 where a cell is given.
     pub cell_known: burn::tensor::Tensor<3>,
+    /// `[B, P, T]` `roll × cell_known`: the given cells, zero elsewhere.
+    pub known_roll: burn::tensor::Tensor<3>,
+    /// `[B, P, T]` `1 − cell_known`: 1 where the generator writes.
+    pub hidden: burn::tensor::Tensor<3>,
     /// `[B, R + 4, T]` the mask per role and the bar positions.
     pub side: burn::tensor::Tensor<3>,
 }
@@ -293,33 +299,44 @@ impl Batch {
         use burn::tensor::{Tensor, TensorData};
         let (b, t, p) = (examples.len(), layout.steps, layout.roll_channels());
         let r = layout.roles.len();
+        let roles = layout.channel_roles();
         let mut roll = Vec::with_capacity(b * p * t);
         let mut cells = Vec::with_capacity(b * p * t);
+        let mut known_roll = Vec::with_capacity(b * p * t);
+        let mut hidden = Vec::with_capacity(b * p * t);
         let mut side = Vec::with_capacity(b * (r + POSITION_CHANNELS) * t);
         for e in examples {
             roll.extend_from_slice(&e.roll);
-            cells.extend(cell_mask(layout, &e.known));
+            for (c, &role) in roles.iter().enumerate() {
+                let known = &e.known[role * t..(role + 1) * t];
+                let cell = &e.roll[c * t..(c + 1) * t];
+                cells.extend_from_slice(known);
+                known_roll.extend(known.iter().zip(cell).map(|(k, v)| k * v));
+                hidden.extend(known.iter().map(|k| 1.0 - k));
+            }
             side.extend_from_slice(&e.known);
             side.extend_from_slice(&e.position);
         }
+        let plane =
+            |values: Vec<f32>| Tensor::from_data(TensorData::new(values, [b, p, t]), device);
         Batch {
-            roll: Tensor::from_data(TensorData::new(roll, [b, p, t]), device),
-            cell_known: Tensor::from_data(TensorData::new(cells, [b, p, t]), device),
+            roll: plane(roll),
+            cell_known: plane(cells),
+            known_roll: plane(known_roll),
+            hidden: plane(hidden),
             side: Tensor::from_data(TensorData::new(side, [b, r + POSITION_CHANNELS, t]), device),
         }
     }
 
     /// The generator's input: known cells filled, unknown cells zero, then mask and positions.
     pub fn canvas(&self) -> burn::tensor::Tensor<3> {
-        let known = self.roll.clone() * self.cell_known.clone();
-        burn::tensor::Tensor::cat(vec![known, self.side.clone()], 1)
+        burn::tensor::Tensor::cat(vec![self.known_roll.clone(), self.side.clone()], 1)
     }
 
     /// Known cells pasted over the generator's probabilities: what the critic sees and what is
     /// binarized, so given parts can never be changed by the generator.
     pub fn paste(&self, probs: burn::tensor::Tensor<3>) -> burn::tensor::Tensor<3> {
-        let known = self.cell_known.clone();
-        self.roll.clone() * known.clone() + probs * (known.neg() + 1.0)
+        self.known_roll.clone() + probs * self.hidden.clone()
     }
 }
 

@@ -175,14 +175,63 @@ impl Conv {
         ConvOptions::new([self.stride], [pad], [self.dilation], 1)
     }
 
+    /// The reference definition on `[B, C, T]` tensors (burn's `conv1d`); the networks use
+    /// [`Conv::apply`], which computes the same function faster.
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
         conv1d(x, self.weight.val(), Some(self.bias.val()), self.options())
     }
 
-    /// Forward with the weight divided by its largest singular value, estimated by one power
-    /// iteration from `u` (updated in place). `u` and `v` are rebuilt from plain numbers each
-    /// call: a vector kept as a tensor across `backward()` calls would hold a consumed graph.
-    pub fn forward_normalized(&self, x: Tensor<3>, u: &mut [f32]) -> Tensor<3> {
+    /// The convolution on channel-major activations `[Cin, B, T]` → `[Cout, B, T']`, as one
+    /// matrix product `[Cout, Cin·k] × [Cin·k, B·T']`. The columns are the `k` shifted (or, for
+    /// strided layers, interleaved) copies of the input, stacked in the weight's `(cin, k)`
+    /// order. Why: burn-flex's `conv1d` backward goes through a transposed convolution and a
+    /// per-batch weight gradient that cost several times the forward; a matrix product's
+    /// backward is two more matrix products on the same fast GEMM.
+    fn apply_weight(&self, x: Tensor<3>, weight: Tensor<3>) -> Tensor<3> {
+        let [cout, cin, kernel] = weight.dims();
+        let [_, b, t] = x.dims();
+        let (columns, t_out) = if kernel == 1 && self.stride == 1 {
+            (x.reshape([cin, b * t]), t)
+        } else if self.stride == 1 {
+            let pad = self.dilation * (kernel - 1) / 2;
+            let device = x.device();
+            let zeros = Tensor::<3>::zeros([cin, b, pad], &device);
+            let padded = Tensor::cat(vec![zeros.clone(), x, zeros], 2);
+            let shifted: Vec<Tensor<3>> = (0..kernel)
+                .map(|j| {
+                    let at = j * self.dilation;
+                    padded.clone().slice([0..cin, 0..b, at..at + t])
+                })
+                .collect();
+            (
+                Tensor::stack::<4>(shifted, 1).reshape([cin * kernel, b * t]),
+                t,
+            )
+        } else {
+            assert!(
+                kernel == self.stride && t.is_multiple_of(kernel),
+                "strided layers have kernel = stride and whole strides"
+            );
+            let t_out = t / kernel;
+            let columns = x
+                .reshape([cin, b, t_out, kernel])
+                .permute([0, 3, 1, 2])
+                .reshape([cin * kernel, b * t_out]);
+            (columns, t_out)
+        };
+        let y = weight.reshape([cout, cin * kernel]).matmul(columns);
+        y.reshape([cout, b, t_out]) + self.bias.val().reshape([cout, 1, 1])
+    }
+
+    /// [`Conv::forward`] on channel-major activations `[Cin, B, T]` → `[Cout, B, T']`.
+    pub fn apply(&self, x: Tensor<3>) -> Tensor<3> {
+        self.apply_weight(x, self.weight.val())
+    }
+
+    /// The weight divided by its largest singular value, estimated by one power iteration from
+    /// `u` (updated in place). `u` and `v` are rebuilt from plain numbers each call: a vector
+    /// kept as a tensor across `backward()` calls would hold a consumed graph.
+    fn normalized_weight(&self, u: &mut [f32]) -> Tensor<3> {
         let weight = self.weight.val();
         let [cout, cin, kernel] = weight.dims();
         let cols = cin * kernel;
@@ -214,8 +263,21 @@ impl Conv {
         let device = weight.device();
         let outer = Tensor::<3>::from_data(TensorData::new(outer, [cout, cin, kernel]), &device);
         let sigma = (weight.clone() * outer).sum().reshape([1, 1, 1]);
-        let weight = weight / sigma;
+        weight / sigma
+    }
+
+    /// Forward on `[B, C, T]` with the spectrally normalized weight (see
+    /// [`Conv::apply_normalized`]).
+    pub fn forward_normalized(&self, x: Tensor<3>, u: &mut [f32]) -> Tensor<3> {
+        let weight = self.normalized_weight(u);
         conv1d(x, weight, Some(self.bias.val()), self.options())
+    }
+
+    /// [`Conv::apply`] with the weight divided by its largest singular value, estimated by one
+    /// power iteration from `u` (updated in place).
+    pub fn apply_normalized(&self, x: Tensor<3>, u: &mut [f32]) -> Tensor<3> {
+        let weight = self.normalized_weight(u);
+        self.apply_weight(x, weight)
     }
 
     fn out_channels(&self) -> usize {
@@ -252,25 +314,27 @@ pub struct Generator {
 }
 
 impl Generator {
-    /// `canvas`: `[B, P+R+4, T]`, `latent`: `[B, Z]` → logits `[B, P, T]`.
+    /// `canvas`: `[B, P+R+4, T]`, `latent`: `[B, Z]` → logits `[B, P, T]`. Inside, activations
+    /// are channel-major `[C, B, T]` (see [`Conv::apply`]).
     pub fn forward(&self, canvas: Tensor<3>, latent: Tensor<2>) -> Tensor<3> {
         let [b, _, t] = canvas.dims();
-        let h = leaky_relu(self.pitch_in.forward(canvas), SLOPE);
-        let h = h.clone() + leaky_relu(self.step_in.forward(h), SLOPE);
-        let beats = leaky_relu(self.to_beats.forward(h.clone()), SLOPE);
-        let z = self.latent.forward(latent.unsqueeze_dim(2));
+        let x = canvas.swap_dims(0, 1);
+        let h = leaky_relu(self.pitch_in.apply(x), SLOPE);
+        let h = h.clone() + leaky_relu(self.step_in.apply(h), SLOPE);
+        let beats = leaky_relu(self.to_beats.apply(h.clone()), SLOPE);
+        let z = self.latent.apply(latent.transpose().unsqueeze_dim(2));
         let beats = beats + z;
-        let beats = beats.clone() + leaky_relu(self.beat1.forward(beats), SLOPE);
-        let beats = beats.clone() + leaky_relu(self.beat2.forward(beats), SLOPE);
-        let beats = beats.clone() + leaky_relu(self.beat3.forward(beats), SLOPE);
-        let cb = beats.dims()[1];
+        let beats = beats.clone() + leaky_relu(self.beat1.apply(beats), SLOPE);
+        let beats = beats.clone() + leaky_relu(self.beat2.apply(beats), SLOPE);
+        let beats = beats.clone() + leaky_relu(self.beat3.apply(beats), SLOPE);
+        let cb = beats.dims()[0];
         let up = beats
             .unsqueeze_dim::<4>(3)
             .repeat_dim(3, 4)
-            .reshape([b, cb, t]);
-        let h = h + self.from_beats.forward(up);
-        let h = leaky_relu(self.step_out.forward(h), SLOPE);
-        self.pitch_out.forward(h)
+            .reshape([cb, b, t]);
+        let h = h + self.from_beats.apply(up);
+        let h = leaky_relu(self.step_out.apply(h), SLOPE);
+        self.pitch_out.apply(h).swap_dims(0, 1)
     }
 }
 
@@ -318,16 +382,17 @@ impl Critic {
         ]
     }
 
-    /// `roll`: `[B, P, T]`, `side` (mask + positions): `[B, R+4, T]` → `[B, 1]`.
+    /// `roll`: `[B, P, T]`, `side` (mask + positions): `[B, R+4, T]` → `[B, 1]`. Inside,
+    /// activations are channel-major `[C, B, T]` (see [`Conv::apply`]).
     pub fn forward(&self, roll: Tensor<3>, side: Tensor<3>, sn: &mut SpectralState) -> Tensor<2> {
-        let x = Tensor::cat(vec![roll, side], 1);
-        let h = leaky_relu(self.pitch_in.forward_normalized(x, &mut sn.u[0]), SLOPE);
-        let h = leaky_relu(self.to_beats.forward_normalized(h, &mut sn.u[1]), SLOPE);
-        let h = h.clone() + leaky_relu(self.beat.forward_normalized(h, &mut sn.u[2]), SLOPE);
-        let h = leaky_relu(self.to_bars.forward_normalized(h, &mut sn.u[3]), SLOPE);
+        let [b, _, _] = roll.dims();
+        let x = Tensor::cat(vec![roll.swap_dims(0, 1), side.swap_dims(0, 1)], 0);
+        let h = leaky_relu(self.pitch_in.apply_normalized(x, &mut sn.u[0]), SLOPE);
+        let h = leaky_relu(self.to_beats.apply_normalized(h, &mut sn.u[1]), SLOPE);
+        let h = h.clone() + leaky_relu(self.beat.apply_normalized(h, &mut sn.u[2]), SLOPE);
+        let h = leaky_relu(self.to_bars.apply_normalized(h, &mut sn.u[3]), SLOPE);
         let pooled = h.mean_dim(2);
-        let score = self.score.forward_normalized(pooled, &mut sn.u[4]);
-        let [b, _, _] = score.dims();
+        let score = self.score.apply_normalized(pooled, &mut sn.u[4]);
         score.reshape([b, 1])
     }
 }
@@ -380,6 +445,112 @@ mod tests {
         let a: Vec<f32> = g.pitch_out.weight.val().into_data().try_to_vec().unwrap();
         let b: Vec<f32> = g2.pitch_out.weight.val().into_data().try_to_vec().unwrap();
         assert_eq!(a, b);
+    }
+
+    fn random(dims: [usize; 3], rng: &mut Rng, device: &Device) -> Tensor<3> {
+        let n = dims.iter().product();
+        let values: Vec<f32> = (0..n).map(|_| rng.normal()).collect();
+        Tensor::from_data(TensorData::new(values, dims), device)
+    }
+
+    fn max_difference(a: Tensor<3>, b: Tensor<3>) -> f32 {
+        (a - b).abs().max().into_scalar::<f32>()
+    }
+
+    #[test]
+    fn matrix_convolution_matches_conv1d() {
+        let device = Device::flex();
+        let mut rng = Rng::derive(9, 1, 0);
+        for (cin, cout, kernel, stride, dilation) in [
+            (7, 5, 1, 1, 1),
+            (6, 4, 3, 1, 1),
+            (6, 4, 3, 1, 2),
+            (6, 4, 3, 1, 4),
+            (5, 3, 4, 4, 1),
+        ] {
+            let mut conv = Conv::new(cin, cout, kernel, stride, dilation, &mut rng, &device);
+            let bias: Vec<f32> = (0..cout).map(|_| rng.normal()).collect();
+            conv.bias = Param::from_data(TensorData::new(bias, [cout]), &device);
+            let x = random([3, cin, 16], &mut rng, &device);
+            let reference = conv.forward(x.clone());
+            let fast = conv.apply(x.clone().swap_dims(0, 1)).swap_dims(0, 1);
+            assert_eq!(reference.dims(), fast.dims());
+            let diff = max_difference(reference, fast);
+            assert!(diff < 1e-5, "k {kernel} s {stride} d {dilation}: {diff}");
+            let mut u1: Vec<f32> = (0..cout).map(|_| rng.normal()).collect();
+            normalize(&mut u1);
+            let mut u2 = u1.clone();
+            let reference = conv.forward_normalized(x.clone(), &mut u1);
+            let fast = conv
+                .apply_normalized(x.swap_dims(0, 1), &mut u2)
+                .swap_dims(0, 1);
+            assert_eq!(u1, u2);
+            assert!(max_difference(reference, fast) < 1e-5);
+        }
+    }
+
+    /// The generator as first written, with burn's `conv1d` on `[B, C, T]`: the definition the
+    /// channel-major implementation must reproduce.
+    fn reference_generator(g: &Generator, canvas: Tensor<3>, latent: Tensor<2>) -> Tensor<3> {
+        let [b, _, t] = canvas.dims();
+        let h = leaky_relu(g.pitch_in.forward(canvas), SLOPE);
+        let h = h.clone() + leaky_relu(g.step_in.forward(h), SLOPE);
+        let beats = leaky_relu(g.to_beats.forward(h.clone()), SLOPE);
+        let beats = beats + g.latent.forward(latent.unsqueeze_dim(2));
+        let beats = beats.clone() + leaky_relu(g.beat1.forward(beats), SLOPE);
+        let beats = beats.clone() + leaky_relu(g.beat2.forward(beats), SLOPE);
+        let beats = beats.clone() + leaky_relu(g.beat3.forward(beats), SLOPE);
+        let cb = beats.dims()[1];
+        let up = beats
+            .unsqueeze_dim::<4>(3)
+            .repeat_dim(3, 4)
+            .reshape([b, cb, t]);
+        let h = h + g.from_beats.forward(up);
+        g.pitch_out
+            .forward(leaky_relu(g.step_out.forward(h), SLOPE))
+    }
+
+    fn reference_critic(
+        c: &Critic,
+        roll: Tensor<3>,
+        side: Tensor<3>,
+        sn: &mut SpectralState,
+    ) -> Tensor<2> {
+        let x = Tensor::cat(vec![roll, side], 1);
+        let h = leaky_relu(c.pitch_in.forward_normalized(x, &mut sn.u[0]), SLOPE);
+        let h = leaky_relu(c.to_beats.forward_normalized(h, &mut sn.u[1]), SLOPE);
+        let h = h.clone() + leaky_relu(c.beat.forward_normalized(h, &mut sn.u[2]), SLOPE);
+        let h = leaky_relu(c.to_bars.forward_normalized(h, &mut sn.u[3]), SLOPE);
+        let score = c.score.forward_normalized(h.mean_dim(2), &mut sn.u[4]);
+        let [b, _, _] = score.dims();
+        score.reshape([b, 1])
+    }
+
+    #[test]
+    fn networks_match_their_conv1d_definition() {
+        let config = tiny_config();
+        let device = Device::flex();
+        let (g, c) = config.init(11, &device);
+        let layout = config.layout();
+        let mut rng = Rng::derive(4, 2, 0);
+        let canvas = random(
+            [3, layout.input_channels(), layout.steps],
+            &mut rng,
+            &device,
+        );
+        let z: Vec<f32> = (0..3 * config.latent).map(|_| rng.normal()).collect();
+        let z = Tensor::<2>::from_data(TensorData::new(z, [3, config.latent]), &device);
+        let fast = g.forward(canvas.clone(), z.clone());
+        let reference = reference_generator(&g, canvas, z);
+        assert!(max_difference(fast.clone(), reference) < 1e-4);
+        let side = random([3, layout.roles.len() + 4, layout.steps], &mut rng, &device);
+        let mut sn1 = SpectralState::new(&c, 3);
+        let mut sn2 = sn1.clone();
+        let a = c.forward(fast.clone(), side.clone(), &mut sn1);
+        let b = reference_critic(&c, fast, side, &mut sn2);
+        assert_eq!(sn1, sn2);
+        let diff = (a - b).abs().max().into_scalar::<f32>();
+        assert!(diff < 1e-4, "{diff}");
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! `orchestrion train`: train a genre model on a built dataset, with a progress bar, a
-//! checkpoint every `--eval-every` steps and a clean stop on Ctrl-C. The loop lives in
+//! checkpoint every `--eval-every` steps and a clean stop on Ctrl-C (checkpoint, exit status 0;
+//! a second Ctrl-C exits at once with 130). The loop lives in
 //! `orchestrion_model::training`.
 
 use anyhow::Context;
@@ -96,7 +97,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Set `stop` on Ctrl-C, so the loop finishes its step and writes a checkpoint.
+/// Set `stop` on Ctrl-C, so the loop finishes its step, writes a checkpoint and the command
+/// exits with status 0. A second Ctrl-C exits at once with status 130 (the last checkpoint on
+/// disk stays valid: checkpoints are renamed into place whole).
 fn watch_ctrl_c(stop: Arc<AtomicBool>) {
     std::thread::spawn(move || {
         let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
@@ -108,6 +111,10 @@ fn watch_ctrl_c(stop: Arc<AtomicBool>) {
         if runtime.block_on(tokio::signal::ctrl_c()).is_ok() {
             eprintln!("\nCtrl-C: finishing the step and writing a checkpoint…");
             stop.store(true, Ordering::SeqCst);
+            if runtime.block_on(tokio::signal::ctrl_c()).is_ok() {
+                eprintln!("\nsecond Ctrl-C: exiting without a new checkpoint");
+                std::process::exit(130);
+            }
         }
     });
 }
