@@ -295,42 +295,80 @@ pub struct Batch {
 }
 
 impl Batch {
+    /// Planes `[B, C, T]`, as the networks' `forward` reads them.
     pub fn new(layout: &Layout, examples: &[Example], device: &burn::tensor::Device) -> Batch {
+        Batch::build(layout, examples, device, false)
+    }
+
+    /// Planes `[C, B, T]`, for the networks' `forward_channel_major` (training).
+    pub fn channel_major(
+        layout: &Layout,
+        examples: &[Example],
+        device: &burn::tensor::Device,
+    ) -> Batch {
+        Batch::build(layout, examples, device, true)
+    }
+
+    fn build(
+        layout: &Layout,
+        examples: &[Example],
+        device: &burn::tensor::Device,
+        channel_major: bool,
+    ) -> Batch {
         use burn::tensor::{Tensor, TensorData};
         let (b, t, p) = (examples.len(), layout.steps, layout.roll_channels());
-        let r = layout.roles.len();
+        let s = layout.roles.len() + POSITION_CHANNELS;
         let roles = layout.channel_roles();
-        let mut roll = Vec::with_capacity(b * p * t);
-        let mut cells = Vec::with_capacity(b * p * t);
-        let mut known_roll = Vec::with_capacity(b * p * t);
-        let mut hidden = Vec::with_capacity(b * p * t);
-        let mut side = Vec::with_capacity(b * (r + POSITION_CHANNELS) * t);
-        for e in examples {
-            roll.extend_from_slice(&e.roll);
+        let mut roll = vec![0.0; b * p * t];
+        let mut cells = vec![0.0; b * p * t];
+        let mut known_roll = vec![0.0; b * p * t];
+        let mut hidden = vec![0.0; b * p * t];
+        let mut side = vec![0.0; b * s * t];
+        // Where row `c` of example `i` starts in a plane of `channels` rows.
+        let at = |i: usize, c: usize, channels: usize| match channel_major {
+            true => (c * b + i) * t,
+            false => (i * channels + c) * t,
+        };
+        for (i, e) in examples.iter().enumerate() {
             for (c, &role) in roles.iter().enumerate() {
                 let known = &e.known[role * t..(role + 1) * t];
                 let cell = &e.roll[c * t..(c + 1) * t];
-                cells.extend_from_slice(known);
-                known_roll.extend(known.iter().zip(cell).map(|(k, v)| k * v));
-                hidden.extend(known.iter().map(|k| 1.0 - k));
+                let o = at(i, c, p);
+                roll[o..o + t].copy_from_slice(cell);
+                cells[o..o + t].copy_from_slice(known);
+                for (j, (k, v)) in known.iter().zip(cell).enumerate() {
+                    known_roll[o + j] = k * v;
+                    hidden[o + j] = 1.0 - k;
+                }
             }
-            side.extend_from_slice(&e.known);
-            side.extend_from_slice(&e.position);
+            for (c, row) in e.known.chunks(t).chain(e.position.chunks(t)).enumerate() {
+                let o = at(i, c, s);
+                side[o..o + t].copy_from_slice(row);
+            }
         }
-        let plane =
-            |values: Vec<f32>| Tensor::from_data(TensorData::new(values, [b, p, t]), device);
+        let dims = |channels: usize| match channel_major {
+            true => [channels, b, t],
+            false => [b, channels, t],
+        };
+        let plane = |values: Vec<f32>| Tensor::from_data(TensorData::new(values, dims(p)), device);
         Batch {
             roll: plane(roll),
             cell_known: plane(cells),
             known_roll: plane(known_roll),
             hidden: plane(hidden),
-            side: Tensor::from_data(TensorData::new(side, [b, r + POSITION_CHANNELS, t]), device),
+            side: Tensor::from_data(TensorData::new(side, dims(s)), device),
         }
     }
 
-    /// The generator's input: known cells filled, unknown cells zero, then mask and positions.
+    /// The generator's input: known cells filled, unknown cells zero, then mask and positions
+    /// (`[B, C, T]` batches).
     pub fn canvas(&self) -> burn::tensor::Tensor<3> {
         burn::tensor::Tensor::cat(vec![self.known_roll.clone(), self.side.clone()], 1)
+    }
+
+    /// [`Batch::canvas`] of a [`Batch::channel_major`] batch: `[C, B, T]`.
+    pub fn canvas_channel_major(&self) -> burn::tensor::Tensor<3> {
+        burn::tensor::Tensor::cat(vec![self.known_roll.clone(), self.side.clone()], 0)
     }
 
     /// Known cells pasted over the generator's probabilities: what the critic sees and what is
@@ -416,6 +454,46 @@ mod tests {
         assert_eq!(bass.len(), 1);
         assert_eq!(bass[0].pitch, 42);
         assert_eq!(binarize(&l, &roll, 64, 1, 0.5, 0.5)[0].pitch, 36);
+    }
+
+    #[test]
+    fn channel_major_batch_is_the_transposed_batch() {
+        let l = layout();
+        let mut rng = Rng::derive(3, 1, 0);
+        let examples: Vec<Example> = (0..3)
+            .map(|i| {
+                let notes = vec![GridNote {
+                    role: 1 + i % 2,
+                    pitch: 40 + i as u8,
+                    velocity: 0,
+                    start: 4 * i as u32,
+                    duration: 3,
+                }];
+                let canvas = random_canvas(&l, 16, &mut rng);
+                Example {
+                    roll: rasterize(&l, 48, &notes, 0),
+                    known: known_plane(&l, 48, canvas),
+                    position: position_planes(&l, &[16, 16, 16]),
+                    valid_steps: 48,
+                    bar_steps: vec![16, 16, 16],
+                }
+            })
+            .collect();
+        let device = burn::tensor::Device::flex();
+        let plain = Batch::new(&l, &examples, &device);
+        let major = Batch::channel_major(&l, &examples, &device);
+        let same = |a: burn::tensor::Tensor<3>, b: burn::tensor::Tensor<3>| {
+            let a: Vec<f32> = a.swap_dims(0, 1).into_data().try_to_vec().unwrap();
+            let b: Vec<f32> = b.into_data().try_to_vec().unwrap();
+            assert_eq!(a, b);
+        };
+        same(plain.roll.clone(), major.roll.clone());
+        same(plain.cell_known.clone(), major.cell_known.clone());
+        same(plain.known_roll.clone(), major.known_roll.clone());
+        same(plain.hidden.clone(), major.hidden.clone());
+        same(plain.side.clone(), major.side.clone());
+        same(plain.canvas(), major.canvas_channel_major());
+        assert!(plain.known_roll.clone().sum().into_scalar::<f32>() > 0.0);
     }
 
     #[test]

@@ -317,9 +317,15 @@ impl Generator {
     /// `canvas`: `[B, P+R+4, T]`, `latent`: `[B, Z]` → logits `[B, P, T]`. Inside, activations
     /// are channel-major `[C, B, T]` (see [`Conv::apply`]).
     pub fn forward(&self, canvas: Tensor<3>, latent: Tensor<2>) -> Tensor<3> {
-        let [b, _, t] = canvas.dims();
-        let x = canvas.swap_dims(0, 1);
-        let h = leaky_relu(self.pitch_in.apply(x), SLOPE);
+        self.forward_channel_major(canvas.swap_dims(0, 1), latent)
+            .swap_dims(0, 1)
+    }
+
+    /// [`Generator::forward`] on a channel-major canvas `[P+R+4, B, T]` → logits `[P, B, T]`:
+    /// what training uses, so that no layout change happens between the networks and the losses.
+    pub fn forward_channel_major(&self, canvas: Tensor<3>, latent: Tensor<2>) -> Tensor<3> {
+        let [_, b, t] = canvas.dims();
+        let h = leaky_relu(self.pitch_in.apply(canvas), SLOPE);
         let h = h.clone() + leaky_relu(self.step_in.apply(h), SLOPE);
         let beats = leaky_relu(self.to_beats.apply(h.clone()), SLOPE);
         let z = self.latent.apply(latent.transpose().unsqueeze_dim(2));
@@ -334,7 +340,7 @@ impl Generator {
             .reshape([cb, b, t]);
         let h = h + self.from_beats.apply(up);
         let h = leaky_relu(self.step_out.apply(h), SLOPE);
-        self.pitch_out.apply(h).swap_dims(0, 1)
+        self.pitch_out.apply(h)
     }
 }
 
@@ -385,8 +391,18 @@ impl Critic {
     /// `roll`: `[B, P, T]`, `side` (mask + positions): `[B, R+4, T]` → `[B, 1]`. Inside,
     /// activations are channel-major `[C, B, T]` (see [`Conv::apply`]).
     pub fn forward(&self, roll: Tensor<3>, side: Tensor<3>, sn: &mut SpectralState) -> Tensor<2> {
-        let [b, _, _] = roll.dims();
-        let x = Tensor::cat(vec![roll.swap_dims(0, 1), side.swap_dims(0, 1)], 0);
+        self.forward_channel_major(roll.swap_dims(0, 1), side.swap_dims(0, 1), sn)
+    }
+
+    /// [`Critic::forward`] on channel-major planes: `roll` `[P, B, T]`, `side` `[R+4, B, T]`.
+    pub fn forward_channel_major(
+        &self,
+        roll: Tensor<3>,
+        side: Tensor<3>,
+        sn: &mut SpectralState,
+    ) -> Tensor<2> {
+        let [_, b, _] = roll.dims();
+        let x = Tensor::cat(vec![roll, side], 0);
         let h = leaky_relu(self.pitch_in.apply_normalized(x, &mut sn.u[0]), SLOPE);
         let h = leaky_relu(self.to_beats.apply_normalized(h, &mut sn.u[1]), SLOPE);
         let h = h.clone() + leaky_relu(self.beat.apply_normalized(h, &mut sn.u[2]), SLOPE);

@@ -363,15 +363,16 @@ impl Trainer {
         }
     }
 
-    /// A batch and its noise, drawn from `(seed, stream, step)`. Built on the plain (inner)
-    /// device: the planes are constants of the losses, so they need no autodiff bookkeeping.
+    /// A batch and its noise, drawn from `(seed, stream, step)`. Channel-major, like the
+    /// networks' activations, and built on the plain (inner) device: the planes are constants
+    /// of the losses, so they need no autodiff bookkeeping.
     fn batch(&self, stream: u64) -> (Batch, Tensor<2>) {
         let mut rng = Rng::derive(self.options.seed, stream, self.step);
         let examples: Vec<Example> = (0..self.options.batch)
             .map(|_| self.example(&mut rng))
             .collect();
         let device = self.device.clone().inner();
-        let batch = Batch::new(&self.layout, &examples, &device);
+        let batch = Batch::channel_major(&self.layout, &examples, &device);
         let z: Vec<f32> = (0..self.options.batch * self.config.latent)
             .map(|_| rng.normal())
             .collect();
@@ -390,14 +391,20 @@ impl Trainer {
         for k in 0..self.options.critic_updates {
             let (batch, z) = self.batch(0x100 + k as u64);
             // The critic learns from a constant fake: the generator runs without a graph.
-            let fake = sigmoid(self.generator.valid().forward(batch.canvas(), z));
+            let fake = sigmoid(
+                self.generator
+                    .valid()
+                    .forward_channel_major(batch.canvas_channel_major(), z),
+            );
             let fake = batch.paste(fake);
-            let real_score =
+            let real_score = self.critic.forward_channel_major(
+                batch.roll.clone(),
+                batch.side.clone(),
+                &mut self.spectral,
+            );
+            let fake_score =
                 self.critic
-                    .forward(batch.roll.clone(), batch.side.clone(), &mut self.spectral);
-            let fake_score = self
-                .critic
-                .forward(fake, batch.side.clone(), &mut self.spectral);
+                    .forward_channel_major(fake, batch.side.clone(), &mut self.spectral);
             let real_part = relu(real_score.neg() + 1.0).mean();
             let fake_part = relu(fake_score + 1.0).mean();
             let loss = real_part.clone() + fake_part.clone();
@@ -409,7 +416,9 @@ impl Trainer {
             self.critic = self.optim_d.step(lr, critic, grads);
         }
         let (batch, z) = self.batch(0x200);
-        let logits = self.generator.forward(batch.canvas(), z);
+        let logits = self
+            .generator
+            .forward_channel_major(batch.canvas_channel_major(), z);
         let full = batch.paste(sigmoid(logits.clone()));
         // Only the generator is updated here: a critic without gradients spares the backward
         // pass its weight gradients (its power iteration still advances, as in every forward).
@@ -417,7 +426,7 @@ impl Trainer {
             .critic
             .clone()
             .no_grad()
-            .forward(full, batch.side.clone(), &mut self.spectral)
+            .forward_channel_major(full, batch.side.clone(), &mut self.spectral)
             .mean()
             .neg();
         // Binary cross-entropy with logits on the hidden cells, positives weighted up:
