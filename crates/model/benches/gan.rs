@@ -294,6 +294,64 @@ fn theoretical_peak(threads: usize) -> (f64, String) {
     )
 }
 
+/// Forward + backward of every layer shape of `config` at batch 32, through burn's `conv1d` on
+/// `[B, C, T]` (the first implementation) and through the matrix form on `[C, B, T]` (the
+/// current one): where the training step's time went, and what the rewrite changed.
+fn layer_profile(config: &GanConfig, runs: usize) -> Vec<(String, f64, f64)> {
+    use burn::module::Param;
+    use orchestrion_model::model::Conv;
+    let device = Device::flex().autodiff();
+    let layout = config.layout();
+    let (p, t) = (layout.roll_channels(), layout.steps);
+    let side = layout.roles.len() + data::POSITION_CHANNELS;
+    let (c, cb, cc) = (
+        config.channels,
+        config.beat_channels,
+        config.critic_channels,
+    );
+    let layers = [
+        ("G pitch_in", p + side, c, 1, 1, 1, t),
+        ("G step_in/step_out", c, c, 3, 1, 1, t),
+        ("G to_beats", c, cb, 4, 4, 1, t),
+        ("G beat1..3 (×3)", cb, cb, 3, 1, 2, t / 4),
+        ("G from_beats", cb, c, 1, 1, 1, t),
+        ("G pitch_out", c, p, 1, 1, 1, t),
+        ("critic pitch_in", p + side, cc, 1, 1, 1, t),
+        ("critic to_beats", cc, 2 * cc, 4, 4, 1, t),
+        ("critic beat", 2 * cc, 2 * cc, 3, 1, 1, t / 4),
+        ("critic to_bars", 2 * cc, 2 * cc, 4, 4, 1, t / 4),
+    ];
+    layers
+        .iter()
+        .map(|&(name, cin, cout, kernel, stride, dilation, steps)| {
+            let weight: Vec<f32> = (0..cout * cin * kernel)
+                .map(|i| ((i * 7919) % 1000) as f32 / 1000.0 - 0.5)
+                .collect();
+            let conv = Conv {
+                weight: Param::from_data(TensorData::new(weight, [cout, cin, kernel]), &device),
+                bias: Param::from_data(TensorData::new(vec![0.1f32; cout], [cout]), &device),
+                stride,
+                dilation,
+            };
+            let x = Tensor::<3>::ones([BATCH, cin, steps], &device).require_grad();
+            let reference = time_ms(runs, 2, || {
+                let y = conv.forward(x.clone());
+                let _ = std::hint::black_box(y.sum().backward());
+            });
+            let xm = Tensor::<3>::ones([cin, BATCH, steps], &device).require_grad();
+            let matrix = time_ms(runs, 2, || {
+                let y = conv.apply(xm.clone());
+                let _ = std::hint::black_box(y.sum().backward());
+            });
+            (
+                name.to_string(),
+                percentile(&reference, 0.5),
+                percentile(&matrix, 0.5),
+            )
+        })
+        .collect()
+}
+
 struct RustResult {
     network_ms: Vec<f64>,
     generate_ms: Vec<f64>,
@@ -622,6 +680,35 @@ fn main() {
             fd / 1e6,
             gen_flops / 1e6,
             step_flops / 1e9
+        );
+    }
+    if let Some(chorale) = rows.first().map(|r| r.0.clone()) {
+        println!();
+        println!(
+            "Layer profile ({}, batch {BATCH}, forward + backward, p50 of 10): burn conv1d on [B, C, T] vs matrix product on [C, B, T]",
+            chorale.name
+        );
+        println!("| layer | conv1d | matrix form | speed-up |");
+        println!("|---|---|---|---|");
+        let (mut a, mut b) = (0.0, 0.0);
+        for (name, reference, matrix) in layer_profile(&chorale, 10) {
+            let times = if name.contains("×3") {
+                3.0
+            } else if name.contains('/') {
+                2.0
+            } else {
+                1.0
+            };
+            a += times * reference;
+            b += times * matrix;
+            println!(
+                "| {name} | {reference:.2} ms | {matrix:.2} ms | {:.1}× |",
+                reference / matrix
+            );
+        }
+        println!(
+            "| all layers of G and the critic once | {a:.1} ms | {b:.1} ms | {:.1}× |",
+            a / b
         );
     }
     for (config, _, torch, _) in &rows {
