@@ -255,7 +255,7 @@ function renderResult() {
   $('regen').disabled = true;
   drawRoll();
   renderShare(c.share);
-  $('result-metrics').innerHTML = metricsTable(c.metrics);
+  $('result-metrics').innerHTML = metricsTable(c.metrics?.summary);
 }
 
 function drawRoll() {

@@ -19,7 +19,7 @@ use super::jobs::{Job, job_json};
 use super::melodies::midi_response;
 use crate::auth::AuthUser;
 use crate::db::{new_id, now_ms, rfc3339};
-use crate::engine;
+use crate::engine::{self, CompositionMetrics};
 use crate::jobs::compose::{ComposePayload, TrackSummary, load_song};
 use crate::jobs::queue::{self, NewJob};
 use crate::melody::{self, Roll, parse_role};
@@ -89,8 +89,10 @@ pub struct Composition {
     pub parent_id: Option<String>,
     pub model_hash: Option<String>,
     pub critic_score: Option<f64>,
-    #[schema(value_type = Option<Object>)]
-    pub metrics: Option<serde_json::Value>,
+    /// Musical metrics of the generated song, when succeeded and measured; `null` otherwise.
+    pub metrics: Option<CompositionMetrics>,
+    /// How the critic ranked the candidates, when succeeded.
+    pub ranking: Option<Ranking>,
     pub tracks: Option<Vec<TrackSummary>>,
     pub error: Option<super::error::ErrorDetail>,
     pub job_id: String,
@@ -98,6 +100,21 @@ pub struct Composition {
     pub created_at: String,
     pub finished_at: Option<String>,
     pub links: CompositionLinks,
+}
+
+/// One candidate of a composition and the critic's score of it.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CandidateScore {
+    pub seed: u64,
+    pub critic_score: f64,
+}
+
+/// The critic's ranking of a composition's candidates, best first.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Ranking {
+    /// The seed of the candidate kept (compose again with it and one candidate to reproduce).
+    pub chosen_seed: u64,
+    pub candidates: Vec<CandidateScore>,
 }
 
 /// The answer to `POST /api/compositions`.
@@ -122,6 +139,7 @@ pub struct CompositionRow {
     pub model_hash: Option<String>,
     pub critic_score: Option<f64>,
     pub metrics: Option<String>,
+    pub music_metrics: Option<String>,
     pub tracks: Option<String>,
     pub error_code: Option<String>,
     pub error_message: Option<String>,
@@ -153,6 +171,10 @@ impl CompositionRow {
             model_hash: self.model_hash.clone(),
             critic_score: self.critic_score,
             metrics: self
+                .music_metrics
+                .as_deref()
+                .and_then(|m| serde_json::from_str(m).ok()),
+            ranking: self
                 .metrics
                 .as_deref()
                 .and_then(|m| serde_json::from_str(m).ok()),
@@ -369,7 +391,13 @@ pub async fn midi_bytes(ctx: &ApiContext, row: &CompositionRow) -> Result<Vec<u8
     engine::write_midi(&song)
 }
 
-/// The WAV bytes of a finished composition: rendered on first request, then kept as a blob.
+/// Blob key of a composition's rendered mix.
+pub fn wav_key(composition_id: &str) -> String {
+    format!("compositions/{composition_id}/composition.wav")
+}
+
+/// The WAV bytes of a finished composition: rendered once, on first request, by the server's
+/// shared renderer, then kept as a blob. Concurrent first requests wait for the one render.
 pub async fn wav_bytes(ctx: &ApiContext, row: &CompositionRow) -> Result<Vec<u8>> {
     if row.status == queue::SUCCEEDED
         && let Some(key) = &row.wav_key
@@ -377,18 +405,30 @@ pub async fn wav_bytes(ctx: &ApiContext, row: &CompositionRow) -> Result<Vec<u8>
         return Ok(ctx.blobs.get(key).await?.to_vec());
     }
     let song = finished_song(ctx, row).await?;
+    let _rendering = ctx.audio.lock(&row.id).await;
+    // Another request may have rendered it while this one waited.
+    let stored: Option<(Option<String>,)> =
+        sqlx::query_as("SELECT wav_key FROM compositions WHERE id = $1")
+            .bind(&row.id)
+            .fetch_optional(ctx.db.pool())
+            .await?;
+    if let Some((Some(key),)) = stored {
+        return Ok(ctx.blobs.get(&key).await?.to_vec());
+    }
     let permit = ctx
         .compute
         .clone()
         .acquire_owned()
         .await
         .map_err(|_| Error::Unavailable("shutting down".into()))?;
+    let audio = ctx.audio.clone();
     let bytes = tokio::task::spawn_blocking(move || {
         let _permit = permit;
-        engine::render_wav(&song)
+        audio.render_wav(&song)
     })
     .await??;
-    let key = format!("compositions/{}/composition.wav", row.id);
+    // The blob is whole before the row names it.
+    let key = wav_key(&row.id);
     ctx.blobs.put(&key, bytes.clone()).await?;
     sqlx::query("UPDATE compositions SET wav_key = $1 WHERE id = $2")
         .bind(&key)

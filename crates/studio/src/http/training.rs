@@ -21,6 +21,7 @@ use crate::auth::AuthUser;
 use crate::db::{new_id, now_ms, rfc3339};
 use crate::engine::{LoadedModel, ModelRegistry, ModelSource};
 use crate::jobs::queue::{self, NewJob};
+use crate::jobs::train;
 use crate::melody::parse_role;
 
 pub fn router() -> Router<ApiContext> {
@@ -236,10 +237,22 @@ async fn create(State(ctx): State<ApiContext>, user: AuthUser, req: Request) -> 
     } else if content_type.starts_with("application/json") {
         let JsonBody(config) = JsonBody::<TrainingConfig>::from_request(req, &ctx).await?;
         check_config(&config)?;
-        if config.recipe.is_none() {
+        let Some(recipe) = &config.recipe else {
             return Err(Error::Validation(
                 "name a shipped recipe, or upload an archive".into(),
             ));
+        };
+        if !train::valid_recipe_name(recipe) {
+            return Err(Error::Validation(
+                "a recipe is named by 1-64 of a-z, 0-9, '-' (a name, not a path)".into(),
+            ));
+        }
+        let dirs = ctx.config.recipe_dirs();
+        if train::find_recipe(&dirs, recipe).is_none() {
+            tracing::info!(%recipe, searched = ?dirs, "recipe not found");
+            return Err(Error::Validation(format!(
+                "no recipe named '{recipe}' on this server"
+            )));
         }
         (config, "recipe", None)
     } else {
@@ -370,8 +383,15 @@ async fn cancel(
     PathParams(id): PathParams<String>,
 ) -> Result<Response> {
     let run = find(&ctx, &user, &id).await?;
-    queue::request_cancel(&ctx.db, &run.job_id, &user.id).await?;
+    let job = queue::request_cancel(&ctx.db, &run.job_id, &user.id).await?;
     ctx.signals.changed(&run.job_id);
+    if job.status == queue::CANCELLED {
+        // Cancelled while queued: no worker will run it, so its work folder (from an attempt
+        // that crashed) goes now. A running job's worker removes its own when it stops.
+        let (data_dir, run_id) = (ctx.config.data_dir.clone(), run.id.clone());
+        let _ = tokio::task::spawn_blocking(move || train::remove_run_dir(&data_dir, &run_id))
+            .await;
+    }
     let run = find(&ctx, &user, &id).await?;
     Ok((StatusCode::ACCEPTED, axum::Json(run.to_json()?)).into_response())
 }
@@ -399,16 +419,13 @@ async fn publish(
             req.name
         )));
     }
-    let checkpoint = ctx
-        .config
-        .data_dir
-        .join(run.checkpoint_key.as_deref().unwrap_or_default());
+    let files = model_files(&ctx, run.checkpoint_key.as_deref().unwrap_or_default()).await?;
     let models_dir = ctx.config.data_dir.join("models");
     let name = req.name.clone();
     let latest = run.latest.clone();
     let run_name = run.name.clone();
     let loaded = tokio::task::spawn_blocking(move || {
-        publish_model(&checkpoint, &models_dir, &name, &run_name, latest)
+        publish_model(&files, &models_dir, &name, &run_name, latest)
     })
     .await
     .map_err(|e| Error::Internal(format!("publishing thread: {e}")))??;
@@ -422,11 +439,32 @@ async fn publish(
     Ok((StatusCode::CREATED, axum::Json(model)).into_response())
 }
 
-/// Copies a finished run's model files into `models_dir/name` (a complete folder renamed into
+/// The model files of a finished run, by file name: from the blob store (`checkpoint_key` is
+/// the blob prefix), or, for runs finished before models were stored as blobs, from the
+/// checkpoint folder the key names under the data folder.
+async fn model_files(ctx: &ApiContext, checkpoint_key: &str) -> Result<Vec<(String, Vec<u8>)>> {
+    let mut files = Vec::new();
+    let legacy = ctx.config.data_dir.join(checkpoint_key);
+    for file in train::MODEL_FILES {
+        let bytes = match ctx.blobs.get(&format!("{checkpoint_key}/{file}")).await {
+            Ok(bytes) => bytes.to_vec(),
+            Err(object_store::Error::NotFound { .. }) if legacy.is_dir() => {
+                tokio::fs::read(legacy.join(file)).await.map_err(|e| {
+                    Error::Internal(format!("reading the run's {file}: {e}"))
+                })?
+            }
+            Err(e) => return Err(e.into()),
+        };
+        files.push((file.to_string(), bytes));
+    }
+    Ok(files)
+}
+
+/// Writes a finished run's model files into `models_dir/name` (a complete folder renamed into
 /// place, so a crash leaves either the whole model or none), renamed to `name`, with a model
 /// card and the run's last metrics, and loads it.
 fn publish_model(
-    checkpoint: &std::path::Path,
+    files: &[(String, Vec<u8>)],
     models_dir: &std::path::Path,
     name: &str,
     run_name: &str,
@@ -443,10 +481,10 @@ fn publish_model(
     let io = |e: std::io::Error| Error::Internal(format!("publishing the model: {e}"));
     std::fs::create_dir_all(&tmp).map_err(io)?;
     let result = (|| {
-        for file in [store::GENERATOR, store::CRITIC, store::SPECTRAL] {
-            std::fs::copy(checkpoint.join(file), tmp.join(file)).map_err(io)?;
+        for (file, bytes) in files {
+            std::fs::write(tmp.join(file), bytes).map_err(io)?;
         }
-        let mut config = store::read_config(checkpoint)
+        let mut config = store::read_config(&tmp)
             .map_err(|e| Error::Internal(format!("reading the checkpoint: {e}")))?;
         config.name = name.to_string();
         let json = serde_json::to_vec_pretty(&config)?;
@@ -498,9 +536,16 @@ async fn sample(
         .strip_suffix(".mid")
         .and_then(|s| s.parse().ok())
         .ok_or(Error::NotFound("sample"))?;
-    let path = crate::jobs::train::sample_path(&ctx.config.data_dir, &run.id, step);
-    let bytes = tokio::fs::read(&path)
-        .await
-        .map_err(|_| Error::NotFound("sample"))?;
+    let bytes = match ctx.blobs.get(&train::sample_key(&run.id, step)).await {
+        Ok(bytes) => bytes.to_vec(),
+        // Runs from before samples were stored as blobs kept them in their work folder.
+        Err(object_store::Error::NotFound { .. }) => {
+            let path = train::sample_path(&ctx.config.data_dir, &run.id, step);
+            tokio::fs::read(&path)
+                .await
+                .map_err(|_| Error::NotFound("sample"))?
+        }
+        Err(e) => return Err(e.into()),
+    };
     Ok(([(header::CONTENT_TYPE, "audio/midi")], bytes).into_response())
 }

@@ -60,6 +60,17 @@ pub async fn load_song(ctx: &ApiContext, key: &str) -> Result<Song, crate::http:
     Ok(serde_json::from_slice(&bytes)?)
 }
 
+/// The notes of the melody a model reads from an input song: its melody track, else its first
+/// pitched track with notes (the same choice the model crate makes).
+fn input_melody_notes(song: &Song) -> Vec<orchestrion_music::Note> {
+    song.tracks
+        .iter()
+        .find(|t| t.role == TrackRole::Melody && !t.notes.is_empty())
+        .or_else(|| song.tracks.iter().find(|t| !t.is_drum && !t.notes.is_empty()))
+        .map(|t| t.notes.clone())
+        .unwrap_or_default()
+}
+
 pub async fn run(
     ctx: &ApiContext,
     claimed: &Claimed,
@@ -135,13 +146,30 @@ pub async fn run(
         .acquire_owned()
         .await
         .map_err(|_| JobFailure::transient("shutting down"))?;
-    let generated = tokio::task::spawn_blocking(move || {
+    let bars = input.bars as usize;
+    let (generated, measured) = tokio::task::spawn_blocking(move || {
         let _permit = permit;
-        model.model.generate(&melody, &options)
+        let generated = model.model.generate(&melody, &options)?;
+        // Measured here, on the song that is stored, so the numbers describe this result.
+        let measured = engine::composition_metrics(
+            &input_melody_notes(&melody),
+            &generated.song,
+            model.info.steps_per_beat,
+            bars,
+        );
+        Ok::<_, orchestrion_model::Error>((generated, measured))
     })
     .await
     .map_err(|e| JobFailure::transient(format!("generation thread: {e}")))?
     .map_err(|e| JobFailure::permanent("generation_failed", e.to_string()))?;
+    // A song that cannot be measured is still a result; its metrics stay absent, not made up.
+    let music_metrics = match measured {
+        Ok(m) => Some(serde_json::to_string(&m).map_err(|e| JobFailure::transient(e.to_string()))?),
+        Err(e) => {
+            tracing::warn!(composition = %id, error = %e, "composition metrics not computed");
+            None
+        }
+    };
     if let Some(stop) = control.stop_reason() {
         return Err(stop);
     }
@@ -174,7 +202,7 @@ pub async fn run(
             note_count: t.notes.len(),
         })
         .collect();
-    let metrics = serde_json::json!({
+    let ranking = serde_json::json!({
         "chosen_seed": generated.seed,
         "candidates": generated.candidates.iter()
             .map(|(seed, score)| serde_json::json!({"seed": seed, "critic_score": score}))
@@ -191,12 +219,14 @@ pub async fn run(
     }
     sqlx::query(
         "UPDATE compositions SET status = 'succeeded', model_hash = $1, critic_score = $2, metrics = $3, \
-             tracks = $4, song_key = $5, midi_key = $6, finished_at = $7, error_code = NULL, error_message = NULL \
-         WHERE id = $8",
+             music_metrics = $4, tracks = $5, song_key = $6, midi_key = $7, finished_at = $8, \
+             error_code = NULL, error_message = NULL \
+         WHERE id = $9",
     )
     .bind(&generated.model_hash)
     .bind(f64::from(generated.critic_score))
-    .bind(metrics.to_string())
+    .bind(ranking.to_string())
+    .bind(music_metrics)
     .bind(serde_json::to_string(&tracks).unwrap_or_default())
     .bind(song_key(&id))
     .bind(midi)
