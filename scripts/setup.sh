@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
-apt_packages=(fluid-soundfont-gm timgm6mb-soundfont fluidsynth chromium curl)
+apt_packages=(fluid-soundfont-gm timgm6mb-soundfont fluidsynth chromium curl postgresql)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

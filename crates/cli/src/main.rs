@@ -35,6 +35,10 @@ enum Command {
     Render(cmd::render::Args),
     /// Run the studio: HTTP API, web console and workers.
     Serve(cmd::serve::Args),
+    /// Run jobs only: a worker process of a scaled-out studio.
+    Worker(cmd::worker::Args),
+    /// Bring the studio's database schema up to date and exit.
+    Migrate(cmd::migrate::Args),
 }
 
 fn main() -> ExitCode {
@@ -48,6 +52,8 @@ fn main() -> ExitCode {
         Command::Models(args) => cmd::models::run(args),
         Command::Render(args) => cmd::render::run(args),
         Command::Serve(args) => cmd::serve::run(args),
+        Command::Worker(args) => cmd::worker::run(args),
+        Command::Migrate(args) => cmd::migrate::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

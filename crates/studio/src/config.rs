@@ -77,6 +77,11 @@ pub struct Config {
     pub max_attempts: u32,
     /// How long shutdown waits for running jobs before releasing their leases.
     pub shutdown_grace: Duration,
+    /// The book-keeping database: `postgres://…` (or `sqlite://…`); `None` is the SQLite file
+    /// in the data folder (the embedded default).
+    pub database_url: Option<String>,
+    /// What this process's workers declare (e.g. `gpu`: training jobs prefer such workers).
+    pub capabilities: Vec<String>,
 }
 
 impl Config {
@@ -99,6 +104,8 @@ impl Config {
             lease: Duration::from_secs(30),
             max_attempts: 3,
             shutdown_grace: Duration::from_secs(10),
+            database_url: None,
+            capabilities: Vec::new(),
         }
     }
 
@@ -117,12 +124,23 @@ impl Config {
         if self.max_attempts == 0 {
             return Err("max attempts must be at least 1".into());
         }
+        if let Some(url) = &self.database_url {
+            crate::db::Backend::of_url(url)?;
+        }
         Ok(())
     }
 
     /// Path of the SQLite database file.
     pub fn database_path(&self) -> PathBuf {
         self.data_dir.join("orchestrion.sqlite")
+    }
+
+    /// URL of the book-keeping database: `database_url`, else the SQLite file in the data folder.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => crate::db::sqlite_url(&self.database_path()),
+        }
     }
 
     /// Folder of the local blob store.

@@ -4,12 +4,14 @@
 //! embedded console.
 //!
 //! # Layout
-//! - [`server`]: start-up and graceful shutdown of a whole server.
+//! - [`server`]: start-up and graceful shutdown of a whole server (API and in-process workers,
+//!   API only, or a worker process with only the ops endpoints).
 //! - [`config`]: settings and limits, validated (no unauthenticated non-loopback server).
 //! - [`http`]: the router, one file per resource, the one error type (`http/error.rs`).
 //! - [`jobs`]: the queue (`jobs/queue.rs`: claim, heartbeat, fenced completion, dead letter)
 //!   and the workers that run compose and training jobs.
-//! - [`db`], [`blobs`]: book-keeping (SQLite now; portable SQL) and blob storage.
+//! - [`db`], [`blobs`]: book-keeping (SQLite file or Postgres, one portable SQL code path) and
+//!   blob storage.
 //! - [`auth`]: local user, API tokens, console sessions.
 //! - [`engine`]: the seam to the music, model and render crates.
 //! - [`melody`], [`samples`], [`archive`]: melodies in and out, shipped samples, zip uploads.
@@ -30,4 +32,6 @@ pub mod samples;
 pub mod server;
 
 pub use config::{AuthMode, Config, Limits};
-pub use server::{RunningServer, StartError, open_database, start};
+pub use server::{
+    RunningServer, StartError, migrate_database, open_database, start, start_worker,
+};

@@ -13,7 +13,7 @@ use tokio::task::JoinHandle;
 use crate::auth;
 use crate::blobs::Blobs;
 use crate::config::{AuthMode, Config};
-use crate::db::Db;
+use crate::db::{Backend, Db, redact_url};
 use crate::engine::{ModelRegistry, ModelSource};
 use crate::http::{self, ApiContext};
 use crate::jobs::{self, Signals};
@@ -31,6 +31,8 @@ pub enum StartError {
     },
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
+    #[error("database {url}: {source}")]
+    DatabaseAt { url: String, source: sqlx::Error },
     #[error("blob store: {0}")]
     Blobs(#[from] object_store::Error),
     #[error("cannot listen on {addr}: {source}")]
@@ -60,16 +62,52 @@ pub async fn open_database(config: &Config) -> Result<Db, StartError> {
         path: config.data_dir.display().to_string(),
         source,
     })?;
-    let db = Db::open_sqlite(&config.database_path()).await?;
+    let url = config.database_url();
+    let db = Db::open(&url)
+        .await
+        .map_err(|source| StartError::DatabaseAt {
+            url: redact_url(&url),
+            source,
+        })?;
     auth::ensure_local_user(&db).await?;
     Ok(db)
 }
 
-/// Starts a server; it serves until [`RunningServer::shutdown`].
+/// Brings the database of `config` up to date (`orchestrion migrate`) and closes it. Returns
+/// the backend and the redacted URL, for the report.
+pub async fn migrate_database(config: &Config) -> Result<(Backend, String), StartError> {
+    let db = open_database(config).await?;
+    let backend = db.backend();
+    db.close().await;
+    Ok((backend, redact_url(&config.database_url())))
+}
+
+/// Starts a worker process (`orchestrion worker`): `config.workers` workers on the queue and,
+/// on `config.bind`, only the operations endpoints (`/healthz`, `/readyz`, `/metrics`) for
+/// probes and scraping. No API, so no users or auth are involved.
+pub async fn start_worker(mut config: Config) -> Result<RunningServer, StartError> {
+    if config.workers == 0 {
+        return Err(StartError::Config(
+            "a worker process needs at least one worker (--concurrency)".into(),
+        ));
+    }
+    // The ops endpoints reveal no user data, so they need no auth on any address.
+    config.auth = AuthMode::Token;
+    start_process(config, false).await
+}
+
+/// Starts a server; it serves until [`RunningServer::shutdown`]. With `config.workers == 0` it
+/// serves the API only and other processes (`orchestrion worker`) run the jobs.
 pub async fn start(config: Config) -> Result<RunningServer, StartError> {
+    start_process(config, true).await
+}
+
+/// The start-up shared by API servers and worker processes; `api` picks what is served.
+async fn start_process(config: Config, api: bool) -> Result<RunningServer, StartError> {
     config.validate().map_err(StartError::Config)?;
     let db = open_database(&config).await?;
-    if config.auth == AuthMode::Token && auth::token_user_count(&db).await? == 0 {
+    tracing::info!(database = db.backend().name(), "database ready");
+    if api && config.auth == AuthMode::Token && auth::token_user_count(&db).await? == 0 {
         return Err(StartError::Config(
             "token auth is on but no user has a token: add one with `orchestrion serve --add-user NAME`".into(),
         ));
@@ -96,8 +134,21 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         tracing::warn!("no genre models loaded: compositions will fail until one is available");
     }
 
+    // WAV downloads share one renderer, its SoundFont parsed once, here; a worker process
+    // serves no audio, so it loads no SoundFont.
+    let soundfont = if api {
+        config.soundfont.clone()
+    } else {
+        orchestrion_render::SoundFontChoice::BuiltIn
+    };
+    let audio = tokio::task::spawn_blocking(move || crate::engine::Audio::load(soundfont))
+        .await
+        .map_err(|e| StartError::Other(format!("loading the SoundFont: {e}")))?
+        .map_err(StartError::Config)?;
+
     let compute = config.workers.max(1);
     let ctx = ApiContext {
+        audio: Arc::new(audio),
         config: Arc::new(config),
         db,
         blobs,
@@ -119,7 +170,11 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     })?;
 
     let workers = jobs::spawn_workers(&ctx, ctx.config.workers);
-    let app = http::router(ctx.clone());
+    let app = if api {
+        http::router(ctx.clone())
+    } else {
+        http::ops::router().with_state(ctx.clone())
+    };
     let mut stop = ctx.signals.shutdown.subscribe();
     let serve = tokio::spawn(async move {
         axum::serve(listener, app)
@@ -129,7 +184,11 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
             .await
     });
     ctx.ready.store(true, Ordering::Relaxed);
-    tracing::info!(%addr, auth = ?ctx.config.auth, workers = ctx.config.workers, models = ctx.models.len(), "serving");
+    if api {
+        tracing::info!(%addr, auth = ?ctx.config.auth, workers = ctx.config.workers, models = ctx.models.len(), "serving");
+    } else {
+        tracing::info!(%addr, workers = ctx.config.workers, capabilities = ?ctx.config.capabilities, models = ctx.models.len(), "working");
+    }
     Ok(RunningServer {
         addr,
         ctx,

@@ -29,8 +29,12 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn spawn(bin: &Path, port: u16, data: &Path, models: &Path) -> Child {
-    Command::new(bin)
+fn spawn(bin: &Path, port: u16, data: &Path, models: &Path, database: Option<&str>) -> Child {
+    let mut command = Command::new(bin);
+    if let Some(url) = database {
+        command.env("ORCHESTRION_DATABASE_URL", url);
+    }
+    command
         .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
         .arg("--data-dir")
         .arg(data)
@@ -72,6 +76,8 @@ async fn kill_9_mid_composition_then_restart_completes_every_job() {
     let models = dir.path().join("models");
     common::write_test_model(&models, "tiny");
     let data = dir.path().join("data");
+    // The same database for both lives of the server (Postgres when the suite runs on it).
+    let database = common::database::for_test_server().await;
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::builder()
@@ -79,7 +85,7 @@ async fn kill_9_mid_composition_then_restart_completes_every_job() {
         .build()
         .unwrap();
 
-    let mut server = spawn(&bin, port, &data, &models);
+    let mut server = spawn(&bin, port, &data, &models, database.as_deref());
     wait_ready(&client, &base).await;
     let melody: Value = client
         .post(format!("{base}/api/melodies"))
@@ -132,7 +138,7 @@ async fn kill_9_mid_composition_then_restart_completes_every_job() {
     server.kill().unwrap(); // SIGKILL
     server.wait().unwrap();
 
-    let mut server = spawn(&bin, port, &data, &models);
+    let mut server = spawn(&bin, port, &data, &models, database.as_deref());
     wait_ready(&client, &base).await;
     let started = Instant::now();
     for (composition, job) in &jobs {

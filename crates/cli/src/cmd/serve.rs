@@ -1,6 +1,8 @@
 //! `orchestrion serve`: run the studio (HTTP API, web console, in-process workers) on the
 //! embedded default — a SQLite file and a blob folder under `--data-dir`, models from
-//! `--models-dir`. `--add-user NAME` creates an API token instead of serving.
+//! `--models-dir` — or scaled out: `--database-url postgres://…`, `--blob-store s3://…` and
+//! `--no-workers` (API only; `orchestrion worker` processes run the jobs). `--add-user NAME`
+//! creates an API token instead of serving.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -31,12 +33,22 @@ pub struct Args {
         default_value = "./orchestrion-data"
     )]
     data_dir: PathBuf,
+    /// Book-keeping database: `postgres://user:password@host/db` for the scaled-out service
+    /// (default: the SQLite file in the data folder).
+    #[arg(long, env = "ORCHESTRION_DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
     /// Folder of genre models (default: `models/` here, or next to the binary).
     #[arg(long, env = "ORCHESTRION_MODELS_DIR")]
     models_dir: Option<PathBuf>,
     /// In-process workers (default: one per core; 0 = API only).
     #[arg(long, env = "ORCHESTRION_WORKERS")]
     workers: Option<usize>,
+    /// Serve the API only; `orchestrion worker` processes run the jobs (same as --workers 0).
+    #[arg(long, conflicts_with = "workers")]
+    no_workers: bool,
+    /// Capabilities of the in-process workers, comma-separated (e.g. `gpu`).
+    #[arg(long, value_delimiter = ',', env = "ORCHESTRION_CAPABILITIES")]
+    capabilities: Vec<String>,
     /// Authentication (default: local on loopback, token elsewhere).
     #[arg(long, value_enum, env = "ORCHESTRION_AUTH")]
     auth: Option<AuthArg>,
@@ -55,11 +67,19 @@ pub struct Args {
     /// Log as JSON lines instead of text.
     #[arg(long)]
     log_json: bool,
+    /// SF2 SoundFont for WAV downloads (else $ORCHESTRION_SOUNDFONT, then system paths; see
+    /// docs/audio.md). Loaded once at start.
+    #[arg(long)]
+    soundfont: Option<PathBuf>,
+    /// Folder searched first for the recipe a training run names (then <data-dir>/recipes,
+    /// ./recipes, recipes/ beside the binary; see docs/api.md).
+    #[arg(long, env = "ORCHESTRION_RECIPES_DIR")]
+    recipes_dir: Option<PathBuf>,
 }
 
 /// The models folder when none is given: `./models`, else `models/` beside the binary or up to
 /// three folders above it (a `target/debug` build inside the repository).
-fn default_models_dir() -> Option<PathBuf> {
+pub(crate) fn default_models_dir() -> Option<PathBuf> {
     let here = PathBuf::from("models");
     if here.is_dir() {
         return Some(here);
@@ -72,7 +92,7 @@ fn default_models_dir() -> Option<PathBuf> {
         .find(|d| d.is_dir())
 }
 
-fn init_logging(json: bool) {
+pub(crate) fn init_logging(json: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=info"));
     let builder = tracing_subscriber::fmt()
@@ -85,7 +105,7 @@ fn init_logging(json: bool) {
     }
 }
 
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };
@@ -110,8 +130,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     init_logging(args.log_json);
     let mut config = Config::new(args.bind, args.data_dir);
     config.models_dir = args.models_dir.or_else(default_models_dir);
+    config.database_url = args.database_url;
+    config.capabilities = args.capabilities;
+    if let Some(path) = args.soundfont {
+        config.soundfont = orchestrion_render::SoundFontChoice::File(path);
+    }
+    config.recipes_dir = args.recipes_dir;
     if let Some(n) = args.workers {
         config.workers = n;
+    }
+    if args.no_workers {
+        config.workers = 0;
     }
     if let Some(auth) = args.auth {
         config.auth = match auth {

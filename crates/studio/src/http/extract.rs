@@ -3,11 +3,11 @@
 
 use axum::extract::{FromRequest, FromRequestParts};
 use serde::{Deserialize, Serialize};
-use sqlx::sqlite::SqliteRow;
-use sqlx::{FromRow, SqlitePool};
+use sqlx::FromRow;
 use utoipa::{IntoParams, ToSchema};
 
 use super::error::Error;
+use crate::db::{Pool, Row};
 
 /// A JSON body.
 #[derive(FromRequest)]
@@ -52,13 +52,13 @@ impl PageQuery {
     /// same rows with `owner_id = $1`.
     pub async fn fetch_owned<R>(
         &self,
-        pool: &SqlitePool,
+        pool: &Pool,
         owner_id: &str,
         select: &'static str,
         count: &'static str,
     ) -> Result<Page<R>, Error>
     where
-        R: for<'r> FromRow<'r, SqliteRow> + Send + Unpin,
+        R: for<'r> FromRow<'r, Row> + Send + Unpin,
     {
         let (limit, offset) = self.get()?;
         let items: Vec<R> = sqlx::query_as(select)

@@ -22,6 +22,7 @@ pub fn router() -> Router<ApiContext> {
 /// Readiness details.
 #[derive(Serialize, ToSchema)]
 pub struct Ready {
+    /// `ok`, or `unreachable: <backend>: <why>`.
     pub database: String,
     pub models: usize,
     pub workers: usize,
@@ -36,13 +37,12 @@ async fn healthz() -> &'static str {
 #[utoipa::path(get, path = "/readyz", tag = "ops",
     responses((status = 200, body = Ready), (status = 503, body = Ready)))]
 async fn readyz(State(ctx): State<ApiContext>) -> Response {
-    let db_ok = ctx.db.ping().await;
-    let ready = ctx.ready.load(Ordering::Relaxed) && db_ok;
+    let db = ctx.db.check().await;
+    let ready = ctx.ready.load(Ordering::Relaxed) && db.is_ok();
     let body = Ready {
-        database: if db_ok {
-            "ok".into()
-        } else {
-            "unreachable".into()
+        database: match db {
+            Ok(()) => "ok".into(),
+            Err(why) => format!("unreachable: {}: {why}", ctx.db.backend().name()),
         },
         models: ctx.models.len(),
         workers: ctx.config.workers,
@@ -59,6 +59,15 @@ async fn readyz(State(ctx): State<ApiContext>) -> Response {
     responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
 async fn metrics(State(ctx): State<ApiContext>) -> Response {
     let depth = crate::jobs::queue::depth(&ctx.db).await.unwrap_or_default();
-    let text = ctx.metrics.render(&depth, ctx.models.len());
+    let mut text = ctx.metrics.render(&depth, ctx.models.len());
+    if let Ok((all, gpu)) = crate::jobs::queue::live_workers(&ctx.db).await {
+        text.push_str(&format!(
+            "# HELP orchestrion_workers_alive Worker processes seen in the last 15 s, by GPU capability.\n\
+             # TYPE orchestrion_workers_alive gauge\n\
+             orchestrion_workers_alive{{gpu=\"false\"}} {}\n\
+             orchestrion_workers_alive{{gpu=\"true\"}} {gpu}\n",
+            all - gpu
+        ));
+    }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }

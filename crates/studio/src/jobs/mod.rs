@@ -126,17 +126,65 @@ impl JobControl {
     }
 }
 
-/// Starts `count` workers. They run until [`Signals::shutdown`] turns true.
+/// Starts `count` workers, and beside them a task that keeps this process's row in the
+/// `workers` table fresh (capabilities, last seen) so claims can route training jobs to GPU
+/// workers. They run until [`Signals::shutdown`] turns true.
 pub fn spawn_workers(ctx: &ApiContext, count: usize) -> Vec<JoinHandle<()>> {
-    let process = &uuid::Uuid::new_v4().to_string()[..8];
-    (0..count)
+    if count == 0 {
+        return Vec::new();
+    }
+    let host = host_name();
+    let process = format!("{host}-{}", &uuid::Uuid::new_v4().to_string()[..8]);
+    let mut handles: Vec<JoinHandle<()>> = (0..count)
         .map(|i| {
             let ctx = ctx.clone();
             let worker = format!("{process}-w{i}");
             let shutdown = ctx.signals.shutdown.subscribe();
             tokio::spawn(async move { worker_loop(ctx, worker, shutdown).await })
         })
-        .collect()
+        .collect();
+    let ctx = ctx.clone();
+    let shutdown = ctx.signals.shutdown.subscribe();
+    handles.push(tokio::spawn(async move {
+        presence_loop(ctx, process, host, shutdown).await
+    }));
+    handles
+}
+
+/// This machine's name, for worker ids and the `workers` table.
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "host".into())
+}
+
+/// Announces this worker process every [`queue::ANNOUNCE_EVERY`] until shutdown, then retires
+/// it (a crashed process just stops being seen and ages out).
+async fn presence_loop(
+    ctx: ApiContext,
+    process: String,
+    host: String,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let capabilities = &ctx.config.capabilities;
+    loop {
+        if let Err(e) = queue::announce_worker(&ctx.db, &process, &host, capabilities).await {
+            tracing::warn!(%process, error = %e, "announcing the worker process failed");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(queue::ANNOUNCE_EVERY) => {}
+            _ = shutdown.changed() => break,
+        }
+        if *shutdown.borrow() {
+            break;
+        }
+    }
+    if let Err(e) = queue::retire_worker(&ctx.db, &process).await {
+        tracing::warn!(%process, error = %e, "retiring the worker process failed");
+    }
 }
 
 /// How often an idle worker looks at the queue even without a signal.
@@ -148,8 +196,13 @@ async fn worker_loop(ctx: ApiContext, worker: String, mut shutdown: watch::Recei
         if *shutdown.borrow() {
             break;
         }
-        let allow_train = ctx.signals.training_now.load(Ordering::Relaxed) < MAX_TRAINING_AT_ONCE;
-        match queue::claim(&ctx.db, &worker, ctx.config.lease, allow_train).await {
+        let claimant = queue::Claimant {
+            worker: &worker,
+            lease: ctx.config.lease,
+            allow_train: ctx.signals.training_now.load(Ordering::Relaxed) < MAX_TRAINING_AT_ONCE,
+            gpu: ctx.config.capabilities.iter().any(|c| c == "gpu"),
+        };
+        match queue::claim_as(&ctx.db, claimant).await {
             Ok(Some(claimed)) => {
                 let is_train = claimed.job.queue == queue::TRAIN;
                 if is_train {

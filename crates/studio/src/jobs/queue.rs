@@ -1,7 +1,8 @@
 //! The job queue: a `jobs` table and the handful of statements that make it safe.
 //!
-//! - **claim**: one `UPDATE … WHERE id = (SELECT … LIMIT 1) RETURNING *` inside a write-locked
-//!   transaction, so two workers never take the same job. A job whose lease expired (its worker
+//! - **claim**: one `UPDATE … WHERE id = (SELECT … LIMIT 1) RETURNING *`; on Postgres the select
+//!   locks with `FOR UPDATE SKIP LOCKED`, on SQLite the transaction holds the write lock
+//!   (`BEGIN IMMEDIATE`), so two workers never take the same job. A job whose lease expired (its worker
 //!   died) is claimable again; a job that has used all its attempts is failed at claim time with
 //!   its error kept (dead letter), never retried forever.
 //! - **heartbeat**: one statement renews the lease, stores progress and returns the cancel flag.
@@ -14,7 +15,7 @@ use std::time::Duration;
 
 use sqlx::FromRow;
 
-use crate::db::{Db, Tx, new_id, now_ms};
+use crate::db::{Backend, Db, Tx, new_id, now_ms};
 use crate::http::error::Error;
 
 /// Status of a job (and of the composition or training run it carries out).
@@ -136,6 +137,78 @@ pub async fn set_resource_status(
     Ok(())
 }
 
+/// Who asks for work, and what it may take.
+#[derive(Debug, Clone, Copy)]
+pub struct Claimant<'a> {
+    /// The worker id written as lease owner.
+    pub worker: &'a str,
+    /// How long the lease lasts without a heartbeat.
+    pub lease: Duration,
+    /// Whether this worker may take a training job now (a process runs a bounded number).
+    pub allow_train: bool,
+    /// Whether this worker declared the `gpu` capability.
+    pub gpu: bool,
+}
+
+/// How long a training job waits for a GPU worker before any worker may take it, while a GPU
+/// worker is alive. With no live GPU worker, training jobs go to whoever asks at once.
+pub const GPU_PREFERENCE: Duration = Duration::from_secs(30);
+
+/// A worker process counts as alive for this long after it last announced itself
+/// ([`announce_worker`] runs every [`ANNOUNCE_EVERY`]).
+pub const WORKER_ALIVE: Duration = Duration::from_secs(15);
+
+/// How often a process with workers refreshes its row in `workers`.
+pub const ANNOUNCE_EVERY: Duration = Duration::from_secs(5);
+
+/// One claim statement, written once; `$lock` is the row lock of the backend (see
+/// [`crate::db::Backend::skip_locked`]): on Postgres each statement locks only rows no other
+/// claimer holds and passes the others by, so concurrent claimers never take the same job and
+/// never wait on each other; on SQLite the `BEGIN IMMEDIATE` transaction serialises them.
+macro_rules! claim_statements {
+    ($lock:literal) => {
+        [
+            // Dead letter: runnable-looking jobs that have no attempts left are failed for good.
+            concat!(
+                "UPDATE jobs SET status = 'failed', finished_at = $1, lease_owner = NULL, \
+                     last_error_code = COALESCE(last_error_code, 'lease_expired'), \
+                     last_error = COALESCE(last_error, 'gave up: the job stopped its worker on every attempt') \
+                 WHERE id IN (SELECT id FROM jobs WHERE attempts >= max_attempts \
+                   AND ((status = 'running' AND lease_expires_at < $1) OR (status = 'queued' AND run_at <= $1))",
+                $lock,
+                ") RETURNING resource_type, resource_id, last_error_code, last_error"
+            ),
+            // The claim: the first runnable job this worker may take. Training jobs prefer GPU
+            // workers: a worker without one takes a training job only when no GPU worker is
+            // alive, or when the job has waited GPU_PREFERENCE.
+            concat!(
+                "UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_owner = $1, \
+                     lease_expires_at = $2, started_at = COALESCE(started_at, $3), stage = 'starting' \
+                 WHERE id = (SELECT id FROM jobs \
+                             WHERE attempts < max_attempts AND cancel_requested = 0 \
+                               AND ((status = 'queued' AND run_at <= $3) \
+                                    OR (status = 'running' AND lease_expires_at < $3)) \
+                               AND (queue <> 'train' OR ($4 = 1 AND ($5 = 1 OR run_at <= $6 \
+                                    OR NOT EXISTS (SELECT 1 FROM workers WHERE gpu = 1 AND seen_at >= $7)))) \
+                             ORDER BY priority DESC, run_at, created_at LIMIT 1",
+                $lock,
+                ") RETURNING *"
+            ),
+            // A running job whose cancel was requested but whose worker died is finished here.
+            concat!(
+                "UPDATE jobs SET status = 'cancelled', finished_at = $1, lease_owner = NULL \
+                 WHERE id IN (SELECT id FROM jobs \
+                   WHERE status = 'running' AND cancel_requested = 1 AND lease_expires_at < $1",
+                $lock,
+                ") RETURNING resource_type, resource_id"
+            ),
+        ]
+    };
+}
+
+const CLAIM_SQLITE: [&str; 3] = claim_statements!("");
+const CLAIM_POSTGRES: [&str; 3] = claim_statements!(" FOR UPDATE SKIP LOCKED");
+
 /// Takes the next runnable job for `worker`, or `None` when there is nothing to do. Training
 /// jobs are only taken when `allow_train` (the server runs a bounded number at once).
 pub async fn claim(
@@ -144,63 +217,106 @@ pub async fn claim(
     lease: Duration,
     allow_train: bool,
 ) -> Result<Option<Claimed>, Error> {
+    claim_as(
+        db,
+        Claimant {
+            worker,
+            lease,
+            allow_train,
+            gpu: false,
+        },
+    )
+    .await
+}
+
+/// Takes the next runnable job `who` may take, or `None` when there is nothing to do.
+pub async fn claim_as(db: &Db, who: Claimant<'_>) -> Result<Option<Claimed>, Error> {
+    let [dead_letter, take, orphans] = match db.backend() {
+        Backend::Sqlite => CLAIM_SQLITE,
+        Backend::Postgres => CLAIM_POSTGRES,
+    };
     let now = now_ms();
     let mut tx = db.begin_claim().await?;
-    // Dead letter: runnable-looking jobs that have no attempts left are failed for good.
-    let dead: Vec<(String, String, Option<String>, Option<String>)> = sqlx::query_as(
-        "UPDATE jobs SET status = 'failed', finished_at = $1, lease_owner = NULL, \
-             last_error_code = COALESCE(last_error_code, 'lease_expired'), \
-             last_error = COALESCE(last_error, 'gave up: the job stopped its worker on every attempt') \
-         WHERE attempts >= max_attempts \
-           AND ((status = 'running' AND lease_expires_at < $1) OR (status = 'queued' AND run_at <= $1)) \
-         RETURNING resource_type, resource_id, last_error_code, last_error",
-    )
-    .bind(now)
-    .fetch_all(&mut *tx)
-    .await?;
+    let dead: Vec<(String, String, Option<String>, Option<String>)> = sqlx::query_as(dead_letter)
+        .bind(now)
+        .fetch_all(&mut *tx)
+        .await?;
     for (rtype, rid, code, message) in &dead {
         let code = code.as_deref().unwrap_or("lease_expired");
         let message = message.as_deref().unwrap_or("gave up");
         tracing::warn!(resource = %rid, %code, "job failed for good: no attempts left");
         set_resource_status(&mut tx, rtype, rid, FAILED, Some((code, message))).await?;
     }
-    let job: Option<JobRow> = sqlx::query_as(
-        "UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_owner = $1, \
-             lease_expires_at = $2, started_at = COALESCE(started_at, $3), stage = 'starting' \
-         WHERE id = (SELECT id FROM jobs \
-                     WHERE attempts < max_attempts AND cancel_requested = 0 \
-                       AND ((status = 'queued' AND run_at <= $3) \
-                            OR (status = 'running' AND lease_expires_at < $3)) \
-                       AND (queue <> 'train' OR $4 = 1) \
-                     ORDER BY priority DESC, run_at, created_at LIMIT 1) \
-         RETURNING *",
-    )
-    .bind(worker)
-    .bind(now + lease.as_millis() as i64)
-    .bind(now)
-    .bind(i64::from(allow_train))
-    .fetch_optional(&mut *tx)
-    .await?;
+    let job: Option<JobRow> = sqlx::query_as(take)
+        .bind(who.worker)
+        .bind(now + who.lease.as_millis() as i64)
+        .bind(now)
+        .bind(i64::from(who.allow_train))
+        .bind(i64::from(who.gpu))
+        .bind(now - GPU_PREFERENCE.as_millis() as i64)
+        .bind(now - WORKER_ALIVE.as_millis() as i64)
+        .fetch_optional(&mut *tx)
+        .await?;
     if let Some(job) = &job {
         set_resource_status(&mut tx, &job.resource_type, &job.resource_id, RUNNING, None).await?;
     }
-    // A running job whose cancel was requested but whose worker died is finished here.
-    let orphans: Vec<(String, String)> = sqlx::query_as(
-        "UPDATE jobs SET status = 'cancelled', finished_at = $1, lease_owner = NULL \
-         WHERE status = 'running' AND cancel_requested = 1 AND lease_expires_at < $1 \
-         RETURNING resource_type, resource_id",
-    )
-    .bind(now)
-    .fetch_all(&mut *tx)
-    .await?;
+    let orphans: Vec<(String, String)> = sqlx::query_as(orphans)
+        .bind(now)
+        .fetch_all(&mut *tx)
+        .await?;
     for (rtype, rid) in &orphans {
         set_resource_status(&mut tx, rtype, rid, CANCELLED, None).await?;
     }
     tx.commit().await?;
     Ok(job.map(|job| Claimed {
         job,
-        worker: worker.to_string(),
+        worker: who.worker.to_string(),
     }))
+}
+
+/// Records (or refreshes) a worker process in `workers`: its id, its capabilities and when it
+/// was last seen. Claims read it to know whether a GPU worker is alive.
+pub async fn announce_worker(
+    db: &Db,
+    process: &str,
+    host: &str,
+    capabilities: &[String],
+) -> Result<(), Error> {
+    let now = now_ms();
+    let gpu = capabilities.iter().any(|c| c == "gpu");
+    sqlx::query(
+        "INSERT INTO workers (id, host, capabilities, gpu, started_at, seen_at) \
+         VALUES ($1, $2, $3, $4, $5, $5) \
+         ON CONFLICT (id) DO UPDATE SET seen_at = excluded.seen_at",
+    )
+    .bind(process)
+    .bind(host)
+    .bind(capabilities.join(","))
+    .bind(i64::from(gpu))
+    .bind(now)
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
+/// Removes a worker process from `workers` (a clean shutdown; a crashed one just ages out).
+pub async fn retire_worker(db: &Db, process: &str) -> Result<(), Error> {
+    sqlx::query("DELETE FROM workers WHERE id = $1")
+        .bind(process)
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
+
+/// Worker processes seen within [`WORKER_ALIVE`]: (all, with a GPU), for `/metrics`.
+pub async fn live_workers(db: &Db) -> Result<(i64, i64), Error> {
+    let since = now_ms() - WORKER_ALIVE.as_millis() as i64;
+    let (all, gpu): (i64, Option<i64>) =
+        sqlx::query_as("SELECT COUNT(*), SUM(gpu) FROM workers WHERE seen_at >= $1")
+            .bind(since)
+            .fetch_one(db.pool())
+            .await?;
+    Ok((all, gpu.unwrap_or(0)))
 }
 
 /// Renews the lease and records progress. Returns `Some(cancel_requested)`, or `None` when the

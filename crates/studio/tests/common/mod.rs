@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod database;
+
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -86,6 +88,7 @@ impl TestServer {
         config.workers = options.workers;
         config.limits.max_jobs_per_user = options.max_jobs_per_user;
         config.lease = Duration::from_secs(5);
+        config.database_url = database::for_test_server().await;
         if options.with_model {
             let models = data.path().join("models");
             write_test_model(&models, "tiny");
