@@ -27,10 +27,14 @@ enum Command {
     Eval(cmd::eval::Args),
     /// Train a genre model on a built dataset.
     Train(cmd::train::Args),
+    /// Choose a trained model's per-role decoding thresholds from its dataset.
+    Calibrate(cmd::calibrate::Args),
     /// Write a band arrangement around a melody.
     Generate(cmd::generate::Args),
     /// List the installed genre models.
     Models(cmd::models::Args),
+    /// List the shipped sample melodies or write them as MIDI files.
+    Samples(cmd::samples::Args),
     /// Render a MIDI file to WAV with a General MIDI SoundFont.
     Render(cmd::render::Args),
     /// Run the studio: HTTP API, web console and workers.
@@ -48,8 +52,10 @@ fn main() -> ExitCode {
         Command::Dataset(command) => cmd::dataset::run(command),
         Command::Eval(args) => cmd::eval::run(args),
         Command::Train(args) => cmd::train::run(args),
+        Command::Calibrate(args) => cmd::calibrate::run(args),
         Command::Generate(args) => cmd::generate::run(args),
         Command::Models(args) => cmd::models::run(args),
+        Command::Samples(args) => cmd::samples::run(args),
         Command::Render(args) => cmd::render::run(args),
         Command::Serve(args) => cmd::serve::run(args),
         Command::Worker(args) => cmd::worker::run(args),

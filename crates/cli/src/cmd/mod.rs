@@ -1,5 +1,6 @@
 //! One module per subcommand, each with its `Args` and `run`.
 
+pub mod calibrate;
 pub mod dataset;
 pub mod eval;
 pub mod generate;
@@ -7,6 +8,7 @@ pub mod inspect;
 pub mod migrate;
 pub mod models;
 pub mod render;
+pub mod samples;
 pub mod serve;
 pub mod train;
 pub mod worker;
