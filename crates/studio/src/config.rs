@@ -82,6 +82,13 @@ pub struct Config {
     pub database_url: Option<String>,
     /// What this process's workers declare (e.g. `gpu`: training jobs prefer such workers).
     pub capabilities: Vec<String>,
+    /// The SoundFont WAV downloads are rendered with: `Auto` follows the render crate's search
+    /// order (`$ORCHESTRION_SOUNDFONT`, then the system's GM SoundFonts, else its built-in
+    /// synth); `File` is `--soundfont`. Loaded once when the server starts.
+    pub soundfont: orchestrion_render::SoundFontChoice,
+    /// `--recipes-dir`: searched first for the recipe a training run names (see
+    /// [`Config::recipe_dirs`] for the whole order).
+    pub recipes_dir: Option<PathBuf>,
 }
 
 impl Config {
@@ -106,6 +113,8 @@ impl Config {
             shutdown_grace: Duration::from_secs(10),
             database_url: None,
             capabilities: Vec::new(),
+            soundfont: orchestrion_render::SoundFontChoice::Auto,
+            recipes_dir: None,
         }
     }
 
@@ -128,6 +137,21 @@ impl Config {
             crate::db::Backend::of_url(url)?;
         }
         Ok(())
+    }
+
+    /// The folders searched, in order, for `<name>.toml` when a training run names a recipe:
+    /// `--recipes-dir`, `<data-dir>/recipes`, `./recipes`, `recipes/` beside the binary or up
+    /// to four folders above it (a `target/debug` build inside the repository), and the
+    /// `recipes/` of the source tree the binary was built from.
+    pub fn recipe_dirs(&self) -> Vec<PathBuf> {
+        let mut dirs: Vec<PathBuf> = self.recipes_dir.iter().cloned().collect();
+        dirs.push(self.data_dir.join("recipes"));
+        dirs.push(PathBuf::from("recipes"));
+        if let Ok(exe) = std::env::current_exe() {
+            dirs.extend(exe.ancestors().skip(1).take(5).map(|d| d.join("recipes")));
+        }
+        dirs.push(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../recipes"));
+        dirs
     }
 
     /// Path of the SQLite database file.
@@ -159,6 +183,21 @@ mod tests {
         assert_eq!(c.auth, AuthMode::Token);
         c.auth = AuthMode::Local;
         assert!(c.validate().unwrap_err().contains("refusing"));
+    }
+
+    #[test]
+    fn recipe_folders_are_searched_flag_first_then_data_dir() {
+        let mut c = Config::new("127.0.0.1:0".parse().unwrap(), "/srv/data".into());
+        assert_eq!(c.recipe_dirs()[0], PathBuf::from("/srv/data/recipes"));
+        c.recipes_dir = Some("/opt/recipes".into());
+        let dirs = c.recipe_dirs();
+        assert_eq!(dirs[0], PathBuf::from("/opt/recipes"));
+        assert_eq!(dirs[1], PathBuf::from("/srv/data/recipes"));
+        assert_eq!(dirs[2], PathBuf::from("recipes"));
+        assert!(
+            dirs.last().unwrap().join("chorale.toml").is_file(),
+            "the source tree's recipes come last: {dirs:?}"
+        );
     }
 
     #[test]

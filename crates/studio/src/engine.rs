@@ -155,10 +155,7 @@ impl Audio {
         .map_err(|e| e.to_string())?;
         match renderer.instrument().soundfont_path() {
             Some(path) => tracing::info!(soundfont = %path.display(), "audio renderer ready"),
-            None => tracing::warn!(
-                "{}",
-                renderer.fallback_notice().unwrap_or_default()
-            ),
+            None => tracing::warn!("{}", renderer.fallback_notice().unwrap_or_default()),
         }
         Ok(Audio {
             renderer,
@@ -214,7 +211,11 @@ pub struct RenderGuard {
 
 impl Drop for RenderGuard {
     fn drop(&mut self) {
-        let mut map = self.audio.rendering.lock().unwrap_or_else(|p| p.into_inner());
+        let mut map = self
+            .audio
+            .rendering
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         // Three references when nobody waits: the map's, `lock` and the held guard's. Waiters
         // take theirs under the map's lock, so the count cannot grow while we look.
         if Arc::strong_count(&self.lock) <= 3 {

@@ -53,6 +53,8 @@ pub struct ApiContext {
     pub compute: Arc<Semaphore>,
     /// False while starting and once shutdown begins (`/readyz`).
     pub ready: Arc<AtomicBool>,
+    /// The one audio renderer (SoundFont loaded at start) behind every WAV download.
+    pub audio: Arc<crate::engine::Audio>,
 }
 
 /// The whole application.

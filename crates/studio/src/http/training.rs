@@ -389,8 +389,8 @@ async fn cancel(
         // Cancelled while queued: no worker will run it, so its work folder (from an attempt
         // that crashed) goes now. A running job's worker removes its own when it stops.
         let (data_dir, run_id) = (ctx.config.data_dir.clone(), run.id.clone());
-        let _ = tokio::task::spawn_blocking(move || train::remove_run_dir(&data_dir, &run_id))
-            .await;
+        let _ =
+            tokio::task::spawn_blocking(move || train::remove_run_dir(&data_dir, &run_id)).await;
     }
     let run = find(&ctx, &user, &id).await?;
     Ok((StatusCode::ACCEPTED, axum::Json(run.to_json()?)).into_response())
@@ -449,9 +449,9 @@ async fn model_files(ctx: &ApiContext, checkpoint_key: &str) -> Result<Vec<(Stri
         let bytes = match ctx.blobs.get(&format!("{checkpoint_key}/{file}")).await {
             Ok(bytes) => bytes.to_vec(),
             Err(object_store::Error::NotFound { .. }) if legacy.is_dir() => {
-                tokio::fs::read(legacy.join(file)).await.map_err(|e| {
-                    Error::Internal(format!("reading the run's {file}: {e}"))
-                })?
+                tokio::fs::read(legacy.join(file))
+                    .await
+                    .map_err(|e| Error::Internal(format!("reading the run's {file}: {e}")))?
             }
             Err(e) => return Err(e.into()),
         };

@@ -66,7 +66,11 @@ fn input_melody_notes(song: &Song) -> Vec<orchestrion_music::Note> {
     song.tracks
         .iter()
         .find(|t| t.role == TrackRole::Melody && !t.notes.is_empty())
-        .or_else(|| song.tracks.iter().find(|t| !t.is_drum && !t.notes.is_empty()))
+        .or_else(|| {
+            song.tracks
+                .iter()
+                .find(|t| !t.is_drum && !t.notes.is_empty())
+        })
         .map(|t| t.notes.clone())
         .unwrap_or_default()
 }

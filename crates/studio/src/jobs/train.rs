@@ -145,7 +145,10 @@ pub async fn sweep_ended_runs(ctx: &ApiContext) {
         let ended = match status {
             Ok(None) => true,
             Ok(Some((status,))) => {
-                matches!(status.as_str(), queue::SUCCEEDED | queue::FAILED | queue::CANCELLED)
+                matches!(
+                    status.as_str(),
+                    queue::SUCCEEDED | queue::FAILED | queue::CANCELLED
+                )
             }
             Err(_) => false,
         };
@@ -711,7 +714,16 @@ mod tests {
             assert!(valid_recipe_name(ok), "{ok}");
         }
         for bad in [
-            "", "..", "../x", "a/b", "a\\b", "x.toml", "Pop", "pop_", "/etc/passwd", "é",
+            "",
+            "..",
+            "../x",
+            "a/b",
+            "a\\b",
+            "x.toml",
+            "Pop",
+            "pop_",
+            "/etc/passwd",
+            "é",
         ] {
             assert!(!valid_recipe_name(bad), "{bad}");
         }
