@@ -77,6 +77,8 @@ pub struct Config {
     pub max_attempts: u32,
     /// How long shutdown waits for running jobs before releasing their leases.
     pub shutdown_grace: Duration,
+    /// Where blobs live: the data folder by default, or an S3-compatible bucket.
+    pub blob_store: BlobStore,
     /// The book-keeping database: `postgres://…` (or `sqlite://…`); `None` is the SQLite file
     /// in the data folder (the embedded default).
     pub database_url: Option<String>,
@@ -111,6 +113,7 @@ impl Config {
             lease: Duration::from_secs(30),
             max_attempts: 3,
             shutdown_grace: Duration::from_secs(10),
+            blob_store: BlobStore::DataDir,
             database_url: None,
             capabilities: Vec::new(),
             soundfont: orchestrion_render::SoundFontChoice::Auto,
@@ -167,9 +170,117 @@ impl Config {
         }
     }
 
-    /// Folder of the local blob store.
+    /// Folder of the local blob store (the default when no other blob store is set).
     pub fn blobs_dir(&self) -> PathBuf {
         self.data_dir.join("blobs")
+    }
+}
+
+/// Where a server keeps its blobs (`--blob-store`, `ORCHESTRION_BLOB_STORE`).
+///
+/// Written as `s3://bucket[/prefix]` for any S3-compatible server (endpoint, region and
+/// credentials come from the standard AWS environment variables), `file:///abs/folder` or a
+/// plain folder path for a local folder, and empty or `local` for `blobs/` in the data folder.
+#[derive(Clone, PartialEq, Eq)]
+pub enum BlobStore {
+    /// `blobs/` under the data folder (the embedded default).
+    DataDir,
+    /// A local folder elsewhere (e.g. a mount several processes of one machine share).
+    Folder(PathBuf),
+    /// A bucket of an S3-compatible server.
+    S3(S3Location),
+}
+
+/// A bucket and key prefix, plus settings that override the AWS environment variables (tests
+/// point each server at its own loopback endpoint without touching the process environment).
+#[derive(Clone, PartialEq, Eq)]
+pub struct S3Location {
+    pub bucket: String,
+    /// Prepended to every key (no leading or trailing `/`); empty for the bucket root.
+    pub prefix: String,
+    /// `object_store` AWS configuration keys (`aws_endpoint`, `aws_access_key_id`, ...) applied
+    /// after the environment. Values are never printed: they can hold secrets.
+    pub overrides: Vec<(String, String)>,
+}
+
+impl std::fmt::Debug for BlobStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BlobStore::DataDir => f.write_str("DataDir"),
+            BlobStore::Folder(p) => write!(f, "Folder({})", p.display()),
+            BlobStore::S3(s3) => {
+                let keys: Vec<&str> = s3.overrides.iter().map(|(k, _)| k.as_str()).collect();
+                write!(f, "S3({}, overrides: {keys:?})", s3)
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for S3Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.prefix.is_empty() {
+            write!(f, "s3://{}", self.bucket)
+        } else {
+            write!(f, "s3://{}/{}", self.bucket, self.prefix)
+        }
+    }
+}
+
+impl std::fmt::Display for BlobStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BlobStore::DataDir => f.write_str("local data folder"),
+            BlobStore::Folder(p) => write!(f, "folder {}", p.display()),
+            BlobStore::S3(s3) => s3.fmt(f),
+        }
+    }
+}
+
+impl std::str::FromStr for BlobStore {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<BlobStore, String> {
+        let s = s.trim();
+        if s.is_empty() || s == "local" {
+            return Ok(BlobStore::DataDir);
+        }
+        if let Some(rest) = s.strip_prefix("s3://") {
+            let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+            let valid_bucket = (3..=63).contains(&bucket.len())
+                && bucket.bytes().all(|b| {
+                    b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.'
+                });
+            if !valid_bucket {
+                return Err(format!(
+                    "'{bucket}' is not an S3 bucket name (3-63 lowercase letters, digits, '-' or '.'):                      write the blob store as s3://bucket or s3://bucket/prefix"
+                ));
+            }
+            let prefix = prefix.trim_matches('/');
+            if prefix.split('/').any(|part| part == "." || part == "..") {
+                return Err(format!(
+                    "the blob store prefix '{prefix}' may not contain . or .."
+                ));
+            }
+            return Ok(BlobStore::S3(S3Location {
+                bucket: bucket.to_string(),
+                prefix: prefix.to_string(),
+                overrides: Vec::new(),
+            }));
+        }
+        if let Some(path) = s.strip_prefix("file://") {
+            if !path.starts_with('/') {
+                return Err(format!(
+                    "file:// blob stores need an absolute path, not '{path}'"
+                ));
+            }
+            return Ok(BlobStore::Folder(PathBuf::from(path)));
+        }
+        if s.contains("://") {
+            return Err(format!(
+                "unsupported blob store '{s}': use s3://bucket[/prefix], a folder, or 'local'"
+            ));
+        }
+        Ok(BlobStore::Folder(PathBuf::from(s)))
     }
 }
 
@@ -183,6 +294,53 @@ mod tests {
         assert_eq!(c.auth, AuthMode::Token);
         c.auth = AuthMode::Local;
         assert!(c.validate().unwrap_err().contains("refusing"));
+    }
+
+    #[test]
+    fn blob_store_locations_parse() {
+        assert_eq!("".parse::<BlobStore>().unwrap(), BlobStore::DataDir);
+        assert_eq!("local".parse::<BlobStore>().unwrap(), BlobStore::DataDir);
+        let BlobStore::S3(s3) = "s3://songs".parse::<BlobStore>().unwrap() else {
+            panic!("not s3")
+        };
+        assert_eq!((s3.bucket.as_str(), s3.prefix.as_str()), ("songs", ""));
+        let BlobStore::S3(s3) = "s3://songs/prod/eu/".parse::<BlobStore>().unwrap() else {
+            panic!("not s3")
+        };
+        assert_eq!(
+            (s3.bucket.as_str(), s3.prefix.as_str()),
+            ("songs", "prod/eu")
+        );
+        assert_eq!(s3.to_string(), "s3://songs/prod/eu");
+        assert_eq!(
+            "file:///srv/blobs".parse::<BlobStore>().unwrap(),
+            BlobStore::Folder("/srv/blobs".into())
+        );
+        assert_eq!(
+            "shared/blobs".parse::<BlobStore>().unwrap(),
+            BlobStore::Folder("shared/blobs".into())
+        );
+        for bad in [
+            "s3://",
+            "s3://Songs",
+            "s3://a",
+            "s3://ok-bucket/../x",
+            "gs://x",
+            "file://rel",
+        ] {
+            assert!(bad.parse::<BlobStore>().is_err(), "{bad} was accepted");
+        }
+    }
+
+    #[test]
+    fn blob_store_debug_hides_override_values() {
+        let mut store: BlobStore = "s3://songs".parse().unwrap();
+        if let BlobStore::S3(s3) = &mut store {
+            s3.overrides
+                .push(("aws_secret_access_key".into(), "hunter2".into()));
+        }
+        let shown = format!("{store:?}");
+        assert!(shown.contains("aws_secret_access_key") && !shown.contains("hunter2"));
     }
 
     #[test]

@@ -112,7 +112,12 @@ async fn start_process(config: Config, api: bool) -> Result<RunningServer, Start
             "token auth is on but no user has a token: add one with `orchestrion serve --add-user NAME`".into(),
         ));
     }
-    let blobs = Blobs::local(&config.blobs_dir())?;
+    let blobs = Blobs::open(&config.blob_store, &config.data_dir)?;
+    match blobs.ping().await {
+        Ok(()) => tracing::info!(blobs = blobs.location(), "blob store"),
+        // Not fatal: the store may come up later; `/readyz` answers 503 until it does.
+        Err(why) => tracing::warn!(blobs = blobs.location(), %why, "blob store unreachable"),
+    }
 
     let models = Arc::new(ModelRegistry::default());
     {

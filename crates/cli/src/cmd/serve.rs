@@ -33,6 +33,11 @@ pub struct Args {
         default_value = "./orchestrion-data"
     )]
     data_dir: PathBuf,
+    /// Where blobs live: `s3://bucket[/prefix]` on any S3-compatible server (endpoint, region and
+    /// credentials from AWS_ENDPOINT_URL, AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY),
+    /// a folder, or `local` for `blobs/` in the data folder.
+    #[arg(long, env = "ORCHESTRION_BLOB_STORE", default_value = "local")]
+    blob_store: orchestrion_studio::config::BlobStore,
     /// Book-keeping database: `postgres://user:password@host/db` for the scaled-out service
     /// (default: the SQLite file in the data folder).
     #[arg(long, env = "ORCHESTRION_DATABASE_URL", hide_env_values = true)]
@@ -130,6 +135,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     init_logging(args.log_json);
     let mut config = Config::new(args.bind, args.data_dir);
     config.models_dir = args.models_dir.or_else(default_models_dir);
+    config.blob_store = args.blob_store;
     config.database_url = args.database_url;
     config.capabilities = args.capabilities;
     if let Some(path) = args.soundfont {

@@ -24,6 +24,8 @@ pub fn router() -> Router<ApiContext> {
 pub struct Ready {
     /// `ok`, or `unreachable: <backend>: <why>`.
     pub database: String,
+    /// `ok`, or `unreachable: <where>: <why>` (the bucket or folder the blobs live in).
+    pub blob_store: String,
     pub models: usize,
     pub workers: usize,
 }
@@ -37,12 +39,16 @@ async fn healthz() -> &'static str {
 #[utoipa::path(get, path = "/readyz", tag = "ops",
     responses((status = 200, body = Ready), (status = 503, body = Ready)))]
 async fn readyz(State(ctx): State<ApiContext>) -> Response {
-    let db = ctx.db.check().await;
-    let ready = ctx.ready.load(Ordering::Relaxed) && db.is_ok();
+    let (db, blobs) = tokio::join!(ctx.db.check(), ctx.blobs.ping());
+    let ready = ctx.ready.load(Ordering::Relaxed) && db.is_ok() && blobs.is_ok();
     let body = Ready {
         database: match db {
             Ok(()) => "ok".into(),
             Err(why) => format!("unreachable: {}: {why}", ctx.db.backend().name()),
+        },
+        blob_store: match blobs {
+            Ok(()) => "ok".into(),
+            Err(why) => format!("unreachable: {}: {why}", ctx.blobs.location()),
         },
         models: ctx.models.len(),
         workers: ctx.config.workers,

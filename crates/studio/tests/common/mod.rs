@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod blob_backend;
+pub mod cluster;
 pub mod database;
 
 use std::path::{Path, PathBuf};
@@ -65,6 +67,8 @@ pub struct Options {
     pub workers: usize,
     pub max_jobs_per_user: u32,
     pub with_model: bool,
+    /// The blob store; `None` follows `ORCHESTRION_TEST_BLOB_STORE` (see `blob_backend`).
+    pub blob_store: Option<orchestrion_studio::config::BlobStore>,
 }
 
 impl Default for Options {
@@ -75,6 +79,7 @@ impl Default for Options {
             workers: 2,
             max_jobs_per_user: 4,
             with_model: true,
+            blob_store: None,
         }
     }
 }
@@ -89,6 +94,10 @@ impl TestServer {
         config.limits.max_jobs_per_user = options.max_jobs_per_user;
         config.lease = Duration::from_secs(5);
         config.database_url = database::for_test_server().await;
+        config.blob_store = options
+            .blob_store
+            .clone()
+            .unwrap_or_else(blob_backend::for_test_server);
         if options.with_model {
             let models = data.path().join("models");
             write_test_model(&models, "tiny");
