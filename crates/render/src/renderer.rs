@@ -510,11 +510,16 @@ impl AtomicFile {
             Some(parent) if !parent.as_os_str().is_empty() => parent,
             _ => Path::new("."),
         };
-        let temp = tempfile::Builder::new()
-            .prefix(".orchestrion-render-")
-            .suffix(".wav.part")
-            .tempfile_in(dir)
-            .map_err(io_error(dir))?;
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(".orchestrion-render-").suffix(".wav.part");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            // A rendered file is an ordinary output (0644 less the umask), not the private
+            // 0600 a temporary file gets by default.
+            builder.permissions(std::fs::Permissions::from_mode(0o644));
+        }
+        let temp = builder.tempfile_in(dir).map_err(io_error(dir))?;
         Ok(AtomicFile {
             temp,
             path: path.to_path_buf(),

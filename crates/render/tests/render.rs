@@ -98,6 +98,16 @@ fn check_stems(soundfont: SoundFontChoice) {
             "05-strings.wav"
         ]
     );
+    #[cfg(unix)]
+    {
+        // Outputs are readable by others (as any file the umask allows), not left 0600.
+        use std::os::unix::fs::PermissionsExt;
+        for path in report.stems.iter().chain([&mix_path]) {
+            let mode = std::fs::metadata(path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o600, 0o600, "{}", path.display());
+            assert_ne!(mode & 0o044, 0, "{}: mode {mode:o}", path.display());
+        }
+    }
     let read = |path: &Path| Audio::read(std::fs::File::open(path).unwrap()).unwrap();
     let mix = read(&mix_path);
     let stems: Vec<Audio> = report.stems.iter().map(|p| read(p)).collect();
