@@ -13,7 +13,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{Any, AnyPool, Executor, Transaction};
+use sqlx::{Any, AnyConnection, AnyPool, Connection, Executor, Transaction};
 
 /// The connection pool type every query runs on.
 pub type Pool = AnyPool;
@@ -107,6 +107,9 @@ impl Db {
                     .await?
             }
             Backend::Postgres => {
+                // One direct connection first: when the server is unreachable or refuses us,
+                // the error says why at once (the pool would only report a timeout).
+                AnyConnection::connect_with(&options).await?.close().await?;
                 AnyPoolOptions::new()
                     .max_connections(10)
                     .min_connections(0)

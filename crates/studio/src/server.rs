@@ -31,8 +31,8 @@ pub enum StartError {
     },
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
-    #[error("database {url}: {source}")]
-    DatabaseAt { url: String, source: sqlx::Error },
+    #[error("database {url}: {cause}")]
+    DatabaseAt { url: String, cause: sqlx::Error },
     #[error("blob store: {0}")]
     Blobs(#[from] object_store::Error),
     #[error("cannot listen on {addr}: {source}")]
@@ -65,9 +65,9 @@ pub async fn open_database(config: &Config) -> Result<Db, StartError> {
     let url = config.database_url();
     let db = Db::open(&url)
         .await
-        .map_err(|source| StartError::DatabaseAt {
+        .map_err(|cause| StartError::DatabaseAt {
             url: redact_url(&url),
-            source,
+            cause,
         })?;
     auth::ensure_local_user(&db).await?;
     Ok(db)

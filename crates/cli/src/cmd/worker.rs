@@ -20,6 +20,10 @@ pub struct Args {
     /// (default: the SQLite file in the data folder, for one machine).
     #[arg(long, env = "ORCHESTRION_DATABASE_URL", hide_env_values = true)]
     database_url: Option<String>,
+    /// Where blobs live, shared with the API processes: `s3://bucket[/prefix]` (endpoint,
+    /// region and credentials from the AWS_* environment variables), a folder, or `local`.
+    #[arg(long, env = "ORCHESTRION_BLOB_STORE", default_value = "local")]
+    blob_store: orchestrion_studio::config::BlobStore,
     /// What this worker offers, comma-separated. `gpu`: training jobs prefer this worker
     /// (others take a training job only when no GPU worker is alive, or after it waited 30 s).
     #[arg(long, value_delimiter = ',', env = "ORCHESTRION_CAPABILITIES")]
@@ -55,6 +59,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     init_logging(args.log_json);
     let mut config = Config::new(args.bind, args.data_dir);
     config.models_dir = args.models_dir.or_else(default_models_dir);
+    config.blob_store = args.blob_store;
     config.database_url = args.database_url;
     config.capabilities = args
         .capabilities
