@@ -9,7 +9,7 @@ pub enum Error {
     #[error("no model in {path}: {reason}")]
     UnknownModel { path: PathBuf, reason: String },
     #[error(
-        "the melody is in {numerator}/{denominator} at bar {bar}, but this model only knows {known}"
+        "the melody is in {numerator}/{denominator} at bar {bar}: its bars are longer than any this model was trained on ({known}), so they do not fit its windows"
     )]
     UnknownMeter {
         numerator: u8,

@@ -264,25 +264,25 @@ impl GenreModel {
             }
             bars.truncate(n as usize);
         }
-        for (i, bar) in bars.iter().enumerate() {
-            // The networks see bars only as step counts, so a bar of an unknown meter is
-            // written on the grid of a known meter of the same length (6/8 as 3/4, 2/2 as 4/4).
-            let same_length =
-                |&(n, d): &(u8, u8)| n as u32 * spb * 4 / d.max(1) as u32 == bar.steps;
-            if !self.config.meters.iter().any(same_length) {
-                let known: Vec<String> = self
-                    .config
-                    .meters
-                    .iter()
-                    .map(|(n, d)| format!("{n}/{d}"))
-                    .collect();
-                return Err(Error::UnknownMeter {
-                    numerator: bar.numerator,
-                    denominator: bar.denominator,
-                    bar: i as u32 + 1,
-                    known: known.join(", "),
-                });
-            }
+        // The networks see a bar only as its steps and its position planes, so any bar no longer
+        // than the model's longest trained bar fits its windows: a 3/4 or 6/8 tune on a 4/4 model
+        // is arranged on the same grid (the card says how well). A longer bar would not fit a
+        // window of `window_bars` bars, and is refused.
+        let bar_steps = |&(n, d): &(u8, u8)| n as u32 * spb * 4 / d.max(1) as u32;
+        let longest = self.config.meters.iter().map(bar_steps).max().unwrap_or(0);
+        if let Some((i, bar)) = bars.iter().enumerate().find(|(_, b)| b.steps > longest) {
+            let known: Vec<String> = self
+                .config
+                .meters
+                .iter()
+                .map(|(n, d)| format!("{n}/{d}"))
+                .collect();
+            return Err(Error::UnknownMeter {
+                numerator: bar.numerator,
+                denominator: bar.denominator,
+                bar: i as u32 + 1,
+                known: known.join(", "),
+            });
         }
         let melody_notes = grid::notes_to_grid(&track.notes, 0, melody, &bars, spb);
         let mut locked = Vec::new();

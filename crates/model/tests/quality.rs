@@ -236,13 +236,20 @@ fn calibrated_decoding_matches_the_data_without_seams_in_every_meter() {
     let bass_notes = &generation.song.tracks[1].notes;
     assert!(!bass_notes.is_empty());
     assert!(bass_notes.iter().all(|n| n.start + n.duration <= 7 * 1440));
-    match reloaded.generate(&melody(2, 4, 4), &GenerateOptions::default()) {
+    // 2/4 is shorter than the trained bars: arranged on the same grid. 5/4 is longer than any
+    // trained bar and cannot fit a window: refused.
+    let two_four = melody(2, 4, 4);
+    let generation = reloaded
+        .generate(&two_four, &GenerateOptions::default())
+        .unwrap();
+    assert_eq!(generation.song.tracks[0].notes, two_four.tracks[0].notes);
+    match reloaded.generate(&melody(5, 4, 4), &GenerateOptions::default()) {
         Err(Error::UnknownMeter {
-            numerator: 2,
+            numerator: 5,
             denominator: 4,
             ..
         }) => {}
-        other => panic!("2/4 must be refused, got {:?}", other.map(|g| g.seed)),
+        other => panic!("5/4 must be refused, got {:?}", other.map(|g| g.seed)),
     }
     let _ = std::fs::remove_dir_all(&base);
 }
