@@ -33,6 +33,8 @@ enum Command {
     Generate(cmd::generate::Args),
     /// List the installed genre models.
     Models(cmd::models::Args),
+    /// List the shipped sample melodies or write them as MIDI files.
+    Samples(cmd::samples::Args),
     /// Render a MIDI file to WAV with a General MIDI SoundFont.
     Render(cmd::render::Args),
     /// Run the studio: HTTP API, web console and workers.
@@ -53,6 +55,7 @@ fn main() -> ExitCode {
         Command::Calibrate(args) => cmd::calibrate::run(args),
         Command::Generate(args) => cmd::generate::run(args),
         Command::Models(args) => cmd::models::run(args),
+        Command::Samples(args) => cmd::samples::run(args),
         Command::Render(args) => cmd::render::run(args),
         Command::Serve(args) => cmd::serve::run(args),
         Command::Worker(args) => cmd::worker::run(args),

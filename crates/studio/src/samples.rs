@@ -365,6 +365,20 @@ fn build(t: &Tune) -> Sample {
     }
 }
 
+impl Sample {
+    /// The sample as a one-track melody song, as `POST /api/melodies {"sample": id}` stores it.
+    pub fn to_song(&self) -> orchestrion_music::Song {
+        let melody = crate::melody::NotesMelody {
+            name: Some(self.name.to_string()),
+            tempo_bpm: self.tempo_bpm,
+            meter: self.meter,
+            notes: self.notes.clone(),
+        };
+        crate::melody::song_from_notes(&melody, &crate::Limits::default())
+            .expect("shipped samples are valid melodies (tested)")
+    }
+}
+
 /// Every shipped sample.
 pub fn all() -> Vec<Sample> {
     TUNES.iter().map(build).collect()

@@ -8,6 +8,7 @@ pub mod inspect;
 pub mod migrate;
 pub mod models;
 pub mod render;
+pub mod samples;
 pub mod serve;
 pub mod train;
 pub mod worker;

@@ -211,14 +211,7 @@ async fn create(State(ctx): State<ApiContext>, user: AuthUser, req: Request) -> 
         if let Some(sample_id) = body.sample {
             let sample = samples::find(&sample_id)
                 .ok_or_else(|| Error::Validation(format!("no sample melody '{sample_id}'")))?;
-            let input = NotesMelody {
-                name: Some(sample.name.to_string()),
-                tempo_bpm: sample.tempo_bpm,
-                meter: sample.meter,
-                notes: sample.notes,
-            };
-            let song = melody::song_from_notes(&input, &ctx.config.limits)?;
-            (sample.name.to_string(), "sample", song)
+            (sample.name.to_string(), "sample", sample.to_song())
         } else {
             let input = NotesMelody {
                 name: body.name,
