@@ -323,18 +323,58 @@ async fn kill_9_a_worker_mid_training_the_other_finishes_it() {
         .await
         .unwrap();
     assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
-    // The uploaded archive is the only training blob, whole (it is what the rerun read).
+    // The run's blobs are exactly one set: the uploaded archive, the model, and one sample per
+    // evaluation step. The killed attempt's objects were overwritten by the rerun under the same
+    // keys, nothing else is left over, and every object is whole.
     let keys = s.cluster.stored_keys(s3_server());
-    let archives: Vec<&String> = keys
+    let run_keys: Vec<&String> = keys
         .iter()
         .filter(|k| !k.starts_with("melodies/"))
         .collect();
-    assert_eq!(archives.len(), 1, "{keys:?}");
+    let eval_every = (steps / 4).clamp(1, 200);
+    let mut expected: Vec<String> = [
+        "data.zip",
+        "model/config.json",
+        "model/critic.safetensors",
+        "model/generator.safetensors",
+        "model/spectral.json",
+    ]
+    .iter()
+    .map(|k| format!("training/{run_id}/{k}"))
+    .collect();
+    expected.extend(
+        (1..=steps / eval_every)
+            .map(|i| format!("training/{run_id}/samples/{}.mid", i * eval_every)),
+    );
+    expected.sort();
+    let mut found: Vec<String> = run_keys.iter().map(|k| k.to_string()).collect();
+    found.sort();
+    assert_eq!(found, expected, "exactly one result, no orphans");
     let dir = s3_server()
         .bucket_dir(&s.cluster.bucket)
         .join(&s.cluster.prefix);
-    let zip = std::fs::read(dir.join(archives[0])).unwrap();
-    zip::ZipArchive::new(std::io::Cursor::new(zip)).expect("the stored archive is whole");
+    let read = |k: &str| std::fs::read(dir.join(format!("training/{run_id}/{k}"))).unwrap();
+    zip::ZipArchive::new(std::io::Cursor::new(read("data.zip"))).expect("the archive is whole");
+    let _: Value = serde_json::from_slice(&read("model/config.json")).expect("whole config");
+    let _: Value = serde_json::from_slice(&read("model/spectral.json")).expect("whole spectral");
+    for k in &found {
+        if k.ends_with(".mid") {
+            let rel = k.split_once(&format!("training/{run_id}/")).unwrap().1;
+            orchestrion_music::Song::from_midi_bytes(
+                &read(rel),
+                &orchestrion_music::Limits::default(),
+            )
+            .unwrap_or_else(|e| panic!("{k} is not whole: {e}"));
+        }
+        if k.ends_with(".safetensors") {
+            let rel = k.split_once(&format!("training/{run_id}/")).unwrap().1;
+            let bytes = read(rel);
+            // A safetensors file starts with the little-endian length of its JSON header.
+            let header = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+            assert!(8 + header <= bytes.len(), "{k} is truncated");
+            let _: Value = serde_json::from_slice(&bytes[8..8 + header]).expect("whole header");
+        }
+    }
     drop((second, api));
 }
 
