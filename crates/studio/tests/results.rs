@@ -608,14 +608,14 @@ async fn a_resumed_training_attempt_records_each_step_once() {
         let run = get_json(&client, &format!("{base}/api/training-runs/{run_id}")).await;
         let step = run["step"].as_u64().unwrap_or(0);
         if step >= every + 3 {
-            server.kill().unwrap();
-            server.wait().unwrap();
             break step;
         }
         assert_ne!(run["status"], "failed", "{run}");
         assert!(started.elapsed() < Duration::from_secs(240), "{run}");
         tokio::time::sleep(Duration::from_millis(10)).await;
     };
+    server.kill().unwrap(); // SIGKILL
+    server.wait().unwrap();
     assert!(
         killed_at < 2 * every,
         "killed at step {killed_at}: past the second checkpoint, the test proves nothing"
