@@ -1,0 +1,115 @@
+#!/usr/bin/env python3
+"""Writes models/NAME/MODEL_CARD.md from what was measured: the model's config.json, its training
+run's events.jsonl (steps, step times) and the output of `orchestrion eval --model ... --data ...`
+(the metric table), around the hand-written parts in scripts/model_cards.json (data, licences,
+limits). Nothing numeric in a card is typed by hand.
+
+    python3 scripts/model_card.py NAME RUN_DIR EVAL_MARKDOWN_FILE
+    python3 scripts/model_card.py --overview NAME...   # the table of docs/models.md
+"""
+import json
+import sys
+from pathlib import Path
+
+GM = {0: "acoustic grand piano", 26: "jazz electric guitar", 29: "overdriven guitar",
+      32: "acoustic bass", 33: "electric bass (finger)", 40: "violin", 41: "viola", 42: "cello",
+      48: "string ensemble", 52: "choir aahs", 65: "alto sax"}
+
+
+def missed(report):
+    """One sentence on the quality targets this model misses, from the eval report."""
+    met = next(l for l in report.splitlines() if "Targets met" in l)
+    met = met[met.index("Targets met"):].rstrip(".")
+    cells = {row.split("|")[2].strip() for row in report.splitlines()
+             if row.startswith("| ") and "**miss**" in row}
+    misses = sorted(c for c in cells if not c[:1].isdigit())
+    if len(misses) < len(cells):
+        misses.append("tonal distance matched < shuffled")
+    if "seam (miss)" in report:
+        misses.append("seams")
+    return (f"{met}: the quality targets of issue 6 are not all met. Missed metrics (see the "
+            f"table): {', '.join(misses) or 'none'}. The main weakness is pitch variety: the "
+            f"parts use fewer pitch classes than the data (UPC, PCE), and their notes are shorter "
+            f"(QN).")
+
+
+def main():
+    name, run_dir, eval_md = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
+    root = Path(__file__).resolve().parent.parent
+    text = json.loads((root / "scripts/model_cards.json").read_text())[name]
+    config = json.loads((root / "models" / name / "config.json").read_text())
+    steps = [json.loads(l) for l in (run_dir / "events.jsonl").open() if '"kind":"step"' in l]
+    step_ms = sorted(e["millis"] for e in steps)
+    minutes = sum(step_ms) / 60000
+    def program(role, number):
+        if role == "drums":
+            return "drum kit, channel 10"
+        return f"GM {number} {GM.get(number, '')}".strip()
+
+    roles = ", ".join(
+        f"{r} ({program(r, p)})" for r, p in zip(config["roles"], config["programs"]))
+    meters = ", ".join(f"{n}/{d}" for n, d in config["meters"])
+    out = [f"# {name}", "", text["summary"], "",
+           "## Data and licences", *[f"- {d}" for d in text["data"]], "",
+           "## Roles and programs",
+           f"{roles}. Trained meters: {meters} (other meters are generated on the same grid, see "
+           f"docs/models.md). Grid: {config['steps_per_beat']} steps per beat, windows of "
+           f"{config['window_bars']} bars.", "",
+           "## Training",
+           f"- Hyper-parameters: batch 32, Adam lr 2e-4 (β 0.5, 0.9), 1 critic update per step, "
+           f"hinge loss, spectral-norm critic, reconstruction weight 1.0, channels "
+           f"{config['channels']} / beat {config['beat_channels']} / critic "
+           f"{config['critic_channels']}, latent {config['latent']}, seed 1.",
+           f"- Steps: {len(steps)} (sum of step times {minutes:.0f} min; median step "
+           f"{step_ms[len(step_ms) // 2]:.0f} ms).",
+           f"- Hardware and wall time: {text['hardware']}",
+           f"- Reproduce (training code of commit {text['commit']}; the run was stopped and "
+           f"resumed on machines with different thread counts, so a rerun gives a model of the "
+           f"same recipe and length, not necessarily the same bytes):",
+           "```sh",
+           f"orchestrion dataset build recipes/{name}.toml -o data/{name}",
+           f"orchestrion train --data data/{name} --out runs/{name}-002 --steps {len(steps)} "
+           f"--eval-every 500 --seed 1",
+           f"orchestrion calibrate --model runs/{name}-002/checkpoint --data data/{name}",
+           f"cp runs/{name}-002/checkpoint/{{config.json,generator.safetensors,critic.safetensors,"
+           f"spectral.json}} models/{name}/",
+           "```",
+           f"- Continue training: `orchestrion train --data data/{name} --out runs/{name}-002 "
+           f"--resume --steps {len(steps) + 2000}`, then calibrate again.", "",
+           "## Metrics (validation melodies never used in training, vs the training data)",
+           "Made by `orchestrion eval --model models/%s --data data/%s`:" % (name, name), "",
+           eval_md.read_text().strip(), "",
+           "## Limits (honest)", f"- {missed(eval_md.read_text())}",
+           *[f"- {l}" for l in text["limits"]], ""]
+    (root / "models" / name / "MODEL_CARD.md").write_text("\n".join(out))
+
+
+
+
+def overview(names):
+    """The side-by-side table of docs/models.md, from each card's metric table."""
+    root = Path(__file__).resolve().parent.parent
+    rows = ["| model | role | notes/bar | UPC | QN | IS | TD matched · shuffled | data: notes/bar | UPC "
+            "| QN | IS | TD matched · shuffled |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for name in names:
+        card = (root / "models" / name / "MODEL_CARD.md").read_text().splitlines()
+        metric, tonal = {}, {}
+        for line in card:
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            if len(cells) == 6 and cells[1] in ("notes/bar", "UPC", "QN", "IS"):
+                metric[(cells[0], cells[1])] = (cells[2], cells[3])
+            elif len(cells) == 6 and cells[1][:1].isdigit():
+                tonal[cells[0]] = (f"{cells[1]} · {cells[2]}", f"{cells[3]} · {cells[4]}")
+        for role in dict.fromkeys(r for r, _ in metric):
+            g = [metric.get((role, m), ("-", "-")) for m in ("notes/bar", "UPC", "QN", "IS")]
+            td = tonal.get(role, ("-", "-"))
+            rows.append(f"| {name} | {role} | " + " | ".join(x[0] for x in g) + f" | {td[0]} | "
+                        + " | ".join(x[1] for x in g) + f" | {td[1]} |")
+    print("\n".join(rows))
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "--overview":
+        overview(sys.argv[2:])
+    else:
+        main()
