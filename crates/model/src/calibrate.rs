@@ -358,6 +358,8 @@ pub fn calibrate(
         .map(|r| config.role_decoding(r))
         .collect();
     let mut fits = Vec::new();
+    // `role` indexes the layout, the model's roles and the decodings alike.
+    #[allow(clippy::needless_range_loop)]
     for role in 1..config.roles.len() {
         let Some(target) = target_of(reference, config.roles[role]) else {
             continue;
