@@ -34,7 +34,7 @@ fn meta() -> DatasetMeta {
 
 /// All notes of song `id`: bars of 16 steps (4/4) for even ids, 12 (3/4) for odd ones.
 fn song_notes(id: u32) -> (u32, Vec<WindowNote>) {
-    let bar = if id % 2 == 0 { 16u32 } else { 12 };
+    let bar = if id.is_multiple_of(2) { 16u32 } else { 12 };
     let key = 60 + (id % 5) as u8;
     let mut notes = Vec::new();
     let mut note = |track: u8, pitch: u8, start: u32, duration: u32| {

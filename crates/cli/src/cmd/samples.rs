@@ -27,7 +27,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         None => samples::all(),
     };
     let Some(out) = args.out else {
-        println!("{:<14} {:<30} {:>5} {:>5} {:>4}", "id", "name", "meter", "bpm", "bars");
+        println!(
+            "{:<14} {:<30} {:>5} {:>5} {:>4}",
+            "id", "name", "meter", "bpm", "bars"
+        );
         for s in &chosen {
             let meter = format!("{}/{}", s.meter.numerator, s.meter.denominator);
             println!(
