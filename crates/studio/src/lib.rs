@@ -32,6 +32,4 @@ pub mod samples;
 pub mod server;
 
 pub use config::{AuthMode, Config, Limits};
-pub use server::{
-    RunningServer, StartError, migrate_database, open_database, start, start_worker,
-};
+pub use server::{RunningServer, StartError, migrate_database, open_database, start, start_worker};
