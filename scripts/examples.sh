@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Writes the example outputs of docs/models.md: every shipped model in models/ arranges two of the
+# Writes the example outputs of docs/models.md: every model in models/ and candidates/ arranges two of the
 # studio's sample melodies (one in 4/4, one in 3/4 or 6/8), with a fixed seed, into
 # docs/examples/<model>-<sample>.mid. The melodies themselves go to docs/examples/melodies/.
 #
@@ -17,7 +17,7 @@ OUT=docs/examples
 mkdir -p "$OUT/melodies"
 "$BIN" samples -o "$OUT/melodies" > /dev/null
 
-for model in models/*/; do
+for model in models/*/ candidates/*/; do
     name=$(basename "$model")
     for sample in ode_to_joy amazing_grace greensleeves; do
         "$BIN" generate --model "$model" --melody "$OUT/melodies/$sample.mid" --seed 1 \

@@ -37,7 +37,10 @@ def main():
     name, run_dir, eval_md = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
     root = Path(__file__).resolve().parent.parent
     text = json.loads((root / "scripts/model_cards.json").read_text())[name]
-    config = json.loads((root / "models" / name / "config.json").read_text())
+    folder = root / "models" / name
+    if not folder.is_dir():
+        folder = root / "candidates" / name
+    config = json.loads((folder / "config.json").read_text())
     steps = [json.loads(l) for l in (run_dir / "events.jsonl").open() if '"kind":"step"' in l]
     step_ms = sorted(e["millis"] for e in steps)
     minutes = sum(step_ms) / 60000
@@ -49,7 +52,13 @@ def main():
     roles = ", ".join(
         f"{r} ({program(r, p)})" for r, p in zip(config["roles"], config["programs"]))
     meters = ", ".join(f"{n}/{d}" for n, d in config["meters"])
-    out = [f"# {name}", "", text["summary"], "",
+    shipped = folder.parent.name == "models"
+    status = [] if shipped else [
+        "**Not shipped: a candidate.** It fails the CI sanity check of shipped models "
+        "(`crates/cli/tests/shipped_models.rs`: " + text.get("sanity", "see docs/models.md") + "), so "
+        "it lives in `candidates/`, not `models/`. Try it with `--model candidates/" + name + "` or "
+        "`orchestrion serve --models-dir candidates`.", ""]
+    out = [f"# {name}", "", *status, text["summary"], "",
            "## Data and licences", *[f"- {d}" for d in text["data"]], "",
            "## Roles and programs",
            f"{roles}. Trained meters: {meters} (other meters are generated on the same grid, see "
@@ -81,7 +90,7 @@ def main():
            eval_md.read_text().strip(), "",
            "## Limits (honest)", f"- {missed(eval_md.read_text())}",
            *[f"- {l}" for l in text["limits"]], ""]
-    (root / "models" / name / "MODEL_CARD.md").write_text("\n".join(out))
+    (folder / "MODEL_CARD.md").write_text("\n".join(out))
 
 
 
@@ -92,7 +101,10 @@ def overview(names):
     rows = ["| model | role | notes/bar | UPC | QN | IS | TD matched · shuffled | data: notes/bar | UPC "
             "| QN | IS | TD matched · shuffled |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for name in names:
-        card = (root / "models" / name / "MODEL_CARD.md").read_text().splitlines()
+        folder = root / "models" / name
+        if not folder.is_dir():
+            folder = root / "candidates" / name
+        card = (folder / "MODEL_CARD.md").read_text().splitlines()
         metric, tonal = {}, {}
         for line in card:
             cells = [c.strip() for c in line.strip().strip("|").split("|")]

@@ -21,7 +21,7 @@ export const screenshotDir = path.join(repoRoot, 'target', 'screenshots');
 /** Genre models the server loads: the repo's shipped `models/`, unless ORCHESTRION_MODELS_DIR says otherwise. */
 export const modelsDir = path.resolve(process.env.ORCHESTRION_MODELS_DIR || path.join(repoRoot, 'models'));
 /** The genre model shipped in `models/` that the Generate tests use, independent of training. */
-export const SHIPPED_MODEL = process.env.E2E_MODEL || 'chorale';
+export const SHIPPED_MODEL = process.env.E2E_MODEL || 'folk';
 
 const CHROMIUM_ARGS = [
   '--headless',
