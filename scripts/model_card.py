@@ -16,6 +16,12 @@ GM = {0: "acoustic grand piano", 26: "jazz electric guitar", 29: "overdriven gui
       48: "string ensemble", 52: "choir aahs", 65: "alto sax"}
 
 
+def model_folder(root, name):
+    """A model's folder: shipped in models/, else a candidate."""
+    shipped = root / "models" / name
+    return shipped if shipped.is_dir() else root / "candidates" / name
+
+
 def missed(report):
     """One sentence on the quality targets this model misses, from the eval report."""
     met = next(l for l in report.splitlines() if "Targets met" in l)
@@ -37,9 +43,7 @@ def main():
     name, run_dir, eval_md = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
     root = Path(__file__).resolve().parent.parent
     text = json.loads((root / "scripts/model_cards.json").read_text())[name]
-    folder = root / "models" / name
-    if not folder.is_dir():
-        folder = root / "candidates" / name
+    folder = model_folder(root, name)
     config = json.loads((folder / "config.json").read_text())
     steps = [json.loads(l) for l in (run_dir / "events.jsonl").open() if '"kind":"step"' in l]
     step_ms = sorted(e["millis"] for e in steps)
@@ -101,9 +105,7 @@ def overview(names):
     rows = ["| model | role | notes/bar | UPC | QN | IS | TD matched · shuffled | data: notes/bar | UPC "
             "| QN | IS | TD matched · shuffled |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for name in names:
-        folder = root / "models" / name
-        if not folder.is_dir():
-            folder = root / "candidates" / name
+        folder = model_folder(root, name)
         card = (folder / "MODEL_CARD.md").read_text().splitlines()
         metric, tonal = {}, {}
         for line in card:

@@ -92,12 +92,9 @@ fn tune(numerator: u8, denominator: u8, bars: u64) -> Song {
 /// Whether a bar of `n/d` fits the model's windows: no longer than its longest trained bar
 /// (shorter bars, e.g. 3/4 or 6/8 on a 4/4 model, are arranged on the same grid).
 fn fits_bar_length(model: &GenreModel, n: u8, d: u8) -> bool {
-    let steps = |n: u8, d: u8| u32::from(n) * 16 / u32::from(d);
-    model
-        .info()
-        .meters
-        .iter()
-        .any(|&(a, b)| steps(n, d) <= steps(a, b))
+    let grid = Grid::new(model.config().steps_per_beat);
+    grid.steps_per_bar(n, d)
+        .is_some_and(|steps| steps <= model.config().longest_bar_steps())
 }
 
 fn check_arrangement(model: &GenreModel, melody: &Song, out: &Song, what: &str) {

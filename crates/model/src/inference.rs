@@ -268,8 +268,7 @@ impl GenreModel {
         // than the model's longest trained bar fits its windows: a 3/4 or 6/8 tune on a 4/4 model
         // is arranged on the same grid (the card says how well). A longer bar would not fit a
         // window of `window_bars` bars, and is refused.
-        let bar_steps = |&(n, d): &(u8, u8)| n as u32 * spb * 4 / d.max(1) as u32;
-        let longest = self.config.meters.iter().map(bar_steps).max().unwrap_or(0);
+        let longest = self.config.longest_bar_steps();
         if let Some((i, bar)) = bars.iter().enumerate().find(|(_, b)| b.steps > longest) {
             let known: Vec<String> = self
                 .config

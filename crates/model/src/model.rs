@@ -97,6 +97,17 @@ impl GanConfig {
         )
     }
 
+    /// Steps of the longest bar among the trained meters: any bar up to this long fits the
+    /// model's windows, whatever its meter.
+    pub fn longest_bar_steps(&self) -> u32 {
+        let grid = orchestrion_music::Grid::new(self.steps_per_beat);
+        self.meters
+            .iter()
+            .filter_map(|&(n, d)| grid.steps_per_bar(n, d))
+            .max()
+            .unwrap_or(0)
+    }
+
     /// Build both networks with weights drawn from `seed` (independent of any global RNG).
     pub fn init(&self, seed: u64, device: &Device) -> (Generator, Critic) {
         let layout = self.layout();
