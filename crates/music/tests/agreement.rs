@@ -2,7 +2,7 @@
 //! read (count, pitches, onsets in seconds within ±1 ms) equal what the Python library `mido`
 //! reads (`scripts/midi_agreement.py`). Skips, saying why, when python3 or mido is missing.
 
-mod common;
+use crate::common;
 
 use orchestrion_music::{Limits, Song};
 use std::collections::BTreeMap;

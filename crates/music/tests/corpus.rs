@@ -1,7 +1,7 @@
 //! Reads every MIDI file of the bundled corpora (`../shared/datasets/`): the reader must take all
 //! of them, except files that really are broken, which are listed here with the reason.
 
-mod common;
+use crate::common;
 
 use orchestrion_music::{ErrorKind, Limits, Song};
 use std::collections::BTreeMap;

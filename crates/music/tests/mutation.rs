@@ -2,7 +2,7 @@
 //! or run out of memory, whatever the bytes. (The open-ended version is the cargo-fuzz target in
 //! `fuzz/`.) Deterministic: the same mutations every run.
 
-mod common;
+use crate::common;
 
 use orchestrion_music::{Limits, Note, Song, TempoChange, Track, TrackRole};
 

@@ -2,7 +2,7 @@
 //! IDOR (another user's resources are 404), share links and their revocation, upload limits
 //! (zip-slip, oversize), per-user job limits, the OpenAPI document and the ops endpoints.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 

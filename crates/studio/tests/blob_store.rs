@@ -3,7 +3,7 @@
 //! keys, a key prefix is honoured, and `/readyz` answers 503 naming the blob store when the
 //! bucket is missing, the credentials are wrong or the server is down.
 
-mod common;
+use crate::common;
 
 use common::blob_backend::{fresh_s3_store, s3_server};
 use common::{Options, TestServer};

@@ -2,7 +2,7 @@
 //! running, start it again on the same data folder, and check that every job completes, each
 //! result is whole, and nothing was lost. Then a SIGTERM must shut it down cleanly.
 
-mod common;
+use crate::common;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};

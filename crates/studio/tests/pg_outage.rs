@@ -4,7 +4,7 @@
 //! (`ORCHESTRION_TEST_DATABASE_URL`, `ORCHESTRION_TEST_PG_CTL`); skips with a reason otherwise.
 //! Alone in its own test binary because it stops the server every other test would share.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 use std::time::{Duration, Instant};

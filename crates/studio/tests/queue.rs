@@ -3,7 +3,7 @@
 //! claimers never take the same job; on Postgres a claimer passes a row another transaction
 //! holds (`FOR UPDATE SKIP LOCKED`) instead of waiting for it; training jobs prefer GPU workers.
 
-mod common;
+use crate::common;
 
 use std::collections::HashSet;
 use std::time::Duration;

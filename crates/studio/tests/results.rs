@@ -4,7 +4,7 @@
 //! names refused), and training work folders removed when a run ends while its model and
 //! samples stay available.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::path::Path;

@@ -7,10 +7,10 @@
 //! - restart Postgres while jobs run: nothing is lost, the service recovers by itself;
 //! - 500 concurrent compose requests across two API processes: 0 errors.
 //!
-//! Run under `bash scripts/pg-throwaway.sh cargo test -p orchestrion-studio --test scale`;
+//! Run under `bash scripts/pg-throwaway.sh cargo test -p orchestrion-studio --test suite scale::`;
 //! without Postgres (or without the built binary) each test prints why it skips.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::time::{Duration, Instant};
