@@ -10,6 +10,7 @@ use crate::data::{self, Batch, Canvas, Example, GridNote, Layout};
 use crate::decode::{self, RoleDecoding};
 use crate::error::Error;
 use crate::grid::{self, Bar};
+use crate::key;
 use crate::model::{Critic, GanConfig, Generator, SpectralState};
 use crate::rng::Rng;
 use crate::store;
@@ -284,6 +285,8 @@ impl GenreModel {
             });
         }
         let melody_notes = grid::notes_to_grid(&track.notes, 0, melody, &bars, spb);
+        let shift = self.key_shift(&melody_notes);
+        let melody_notes = self.transpose(&melody_notes, shift);
         let mut locked = Vec::new();
         let mut locked_mask = 0u64;
         if let Some((previous, roles)) = &options.lock {
@@ -318,8 +321,9 @@ impl GenreModel {
         Ok(Plan {
             bars,
             melody: melody_notes,
-            locked,
+            locked: self.transpose(&locked, shift),
             locked_mask,
+            shift,
         })
     }
 
@@ -461,7 +465,7 @@ impl GenreModel {
         let layout = &self.layout;
         let valid = (bar_steps.iter().sum::<u32>() as usize).min(layout.steps);
         let probs = self.window_probabilities(bar_steps, melody, seed);
-        (1..layout.roles.len())
+        let notes: Vec<GridNote> = (1..layout.roles.len())
             .flat_map(|role| {
                 decode::decode_role(
                     layout,
@@ -471,11 +475,13 @@ impl GenreModel {
                     &self.config.role_decoding(role),
                 )
             })
-            .collect()
+            .collect();
+        self.transpose(&notes, -self.key_shift(melody))
     }
 
     /// The generator's probabilities `[P, T]` (melody pasted) for one window around a melody on
-    /// the grid, before decoding: what calibration searches thresholds on.
+    /// the grid, before decoding: what calibration searches thresholds on. The rows are in the
+    /// networks' key: moved by [`GenreModel::key_shift`] of the melody.
     pub fn window_probabilities(
         &self,
         bar_steps: &[u32],
@@ -484,8 +490,9 @@ impl GenreModel {
     ) -> Vec<f32> {
         let layout = &self.layout;
         let valid = (bar_steps.iter().sum::<u32>() as usize).min(layout.steps);
+        let melody = self.transpose(melody, self.key_shift(melody));
         let example = Example {
-            roll: data::rasterize(layout, valid, melody, 0),
+            roll: data::rasterize(layout, valid, &melody, 0),
             known: data::known_plane(
                 layout,
                 valid,
@@ -502,6 +509,24 @@ impl GenreModel {
         let latent: Vec<f32> = (0..self.config.latent).map(|_| rng.normal()).collect();
         let (probs, _) = self.run_window(&example, latent, &mut self.spectral.clone());
         probs
+    }
+
+    /// Semitones that move this melody into the networks' key: C major / A minor for a
+    /// key-normalized model, 0 for one trained on all keys.
+    pub fn key_shift(&self, melody: &[GridNote]) -> i32 {
+        if self.config.key_normalized {
+            key::shift_to_c(melody)
+        } else {
+            0
+        }
+    }
+
+    /// Pitched notes moved by `shift` semitones; drums stay.
+    fn transpose(&self, notes: &[GridNote], shift: i32) -> Vec<GridNote> {
+        if shift == 0 {
+            return notes.to_vec();
+        }
+        key::transpose(notes, shift, |role| self.layout.is_drum(role))
     }
 
     /// Where each role's planes live in the generator's output.
@@ -531,7 +556,8 @@ impl GenreModel {
             } else {
                 channels.next().unwrap_or(0)
             };
-            let mut track_notes: Vec<Note> = notes
+            let mut track_notes: Vec<Note> = self
+                .transpose(notes, -plan.shift)
                 .iter()
                 .filter(|n| n.role == r)
                 .map(|n| {
@@ -600,7 +626,10 @@ fn humanized_velocity(bars: &[Bar], step: u32, is_drum: bool) -> u8 {
 /// A request put on the grid.
 struct Plan {
     bars: Vec<Bar>,
+    /// Melody and locked parts are moved by `shift` semitones (the networks' key, see
+    /// [`crate::key`]); the song is moved back when it is written.
     melody: Vec<GridNote>,
     locked: Vec<GridNote>,
     locked_mask: u64,
+    shift: i32,
 }

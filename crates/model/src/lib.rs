@@ -7,6 +7,7 @@
 //! - [`training`]: the training loop, checkpoints, `events.jsonl`, resume.
 //! - [`inference`]: [`GenreModel`]: load a model folder and generate any length.
 //! - [`decode`]: probabilities → notes, with per-role thresholds and polyphony caps.
+//! - [`key`]: the melody's key, and the shift that puts the networks' work in C major / A minor.
 //! - [`seams`]: note density and harmony at window borders against inside windows.
 //! - [`calibrate`]: per-role decoding chosen to match the data's density and note lengths.
 //! - [`quality`]: a model's report on validation melodies against every target of its issue.
@@ -18,6 +19,7 @@ pub mod decode;
 pub mod error;
 pub mod grid;
 pub mod inference;
+pub mod key;
 pub mod model;
 pub mod quality;
 pub mod rng;

@@ -62,6 +62,11 @@ pub struct GanConfig {
     /// thresholds above for every role and no cap on the notes sounding together.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub decoding: Vec<crate::decode::RoleDecoding>,
+    /// The networks work in C major / A minor: melodies are moved there before generation and
+    /// the parts moved back ([`crate::key`]). Models trained before this existed read `false`
+    /// and learned all twelve keys through random transposition instead.
+    #[serde(default)]
+    pub key_normalized: bool,
 }
 
 fn default_channels() -> usize {
@@ -451,6 +456,7 @@ mod tests {
             onset_threshold: 0.5,
             sustain_threshold: 0.5,
             decoding: Vec::new(),
+            key_normalized: true,
         }
     }
 

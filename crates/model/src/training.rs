@@ -16,6 +16,7 @@
 use crate::data::{self, Batch, Example, GridNote, Layout};
 use crate::error::Error;
 use crate::inference::GenreModel;
+use crate::key;
 use crate::model::{Critic, GanConfig, Generator, SpectralState};
 use crate::rng::Rng;
 use crate::store::{self, write_atomic};
@@ -152,6 +153,7 @@ pub fn config_for(meta: &DatasetMeta, options: &TrainOptions) -> GanConfig {
         onset_threshold: 0.5,
         sustain_threshold: 0.5,
         decoding: Vec::new(),
+        key_normalized: true,
     }
 }
 
@@ -345,8 +347,12 @@ impl Trainer {
     /// A random training example: window, transposition and canvas drawn from `rng`.
     fn example(&self, rng: &mut Rng) -> Example {
         let window = &self.train[rng.below(self.train.len())];
+        let notes = grid_notes(&window.notes);
         let (lo, hi) = self.meta.transpose;
-        let transpose = if hi > lo {
+        let transpose = if self.config.key_normalized {
+            // The same key estimate generation makes, on the melody generation would see.
+            key::shift_to_c(&notes)
+        } else if hi > lo {
             lo as i32 + rng.below((hi - lo) as usize + 1) as i32
         } else {
             lo as i32
@@ -355,7 +361,7 @@ impl Trainer {
         let first_bar = window.bar_steps.first().copied().unwrap_or(0) as usize;
         let canvas = data::random_canvas(&self.layout, first_bar, rng);
         Example {
-            roll: data::rasterize(&self.layout, valid, &grid_notes(&window.notes), transpose),
+            roll: data::rasterize(&self.layout, valid, &notes, transpose),
             known: data::known_plane(&self.layout, valid, canvas),
             position: data::position_planes(&self.layout, &window.bar_steps),
             valid_steps: valid,

@@ -274,6 +274,58 @@ fn any_length_keeps_the_melody_and_reproduces_from_the_seed() {
     );
 }
 
+/// "Ode to Joy", four bars in C major, moved by `semitones`.
+fn ode_to_joy(semitones: i32) -> Song {
+    let tune = [
+        64, 64, 65, 67, 67, 65, 64, 62, 60, 60, 62, 64, 64, 62, 62, 60,
+    ];
+    let mut song = melody_song(4, 4);
+    for (note, pitch) in song.tracks[0].notes.iter_mut().zip(tune) {
+        note.pitch = pitch;
+    }
+    song.transpose(semitones);
+    song
+}
+
+#[test]
+fn transposing_the_melody_transposes_the_band() {
+    // The networks work in one key (orchestrion_model::key): from 6 semitones down to 5 up, a
+    // C major melody is moved back onto the very same canvas, so the parts must move with the
+    // melody note for note.
+    let model = GenreModel::load(&shared_model()).unwrap();
+    assert!(model.config().key_normalized);
+    let options = GenerateOptions {
+        seed: 5,
+        ..Default::default()
+    };
+    let parts = |semitones: i32| {
+        let generation = model.generate(&ode_to_joy(semitones), &options).unwrap();
+        generation.song.tracks[1..]
+            .iter()
+            .map(|t| {
+                let mut notes: Vec<(u64, u64, i32)> = t
+                    .notes
+                    .iter()
+                    .map(|n| {
+                        let pitch = n.pitch as i32 - if t.is_drum { 0 } else { semitones };
+                        (n.start, n.duration, pitch)
+                    })
+                    .collect();
+                notes.sort();
+                notes
+            })
+            .collect::<Vec<_>>()
+    };
+    let in_c = parts(0);
+    assert!(
+        in_c.iter().any(|notes| !notes.is_empty()),
+        "the model wrote nothing: nothing to compare"
+    );
+    for semitones in [-6, -5, -2, 3, 5] {
+        assert_eq!(parts(semitones), in_c, "melody moved by {semitones}");
+    }
+}
+
 #[test]
 fn locked_parts_are_kept_note_for_note() {
     let model = GenreModel::load(&shared_model()).unwrap();

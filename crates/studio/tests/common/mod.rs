@@ -39,6 +39,7 @@ pub fn write_test_model(dir: &Path, name: &str) -> PathBuf {
         onset_threshold: 0.5,
         sustain_threshold: 0.5,
         decoding: Vec::new(),
+        key_normalized: true,
     };
     let device = burn::prelude::Device::flex();
     let (generator, critic) = config.init(11, &device);
