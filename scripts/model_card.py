@@ -33,14 +33,22 @@ def missed(report):
         misses.append("tonal distance matched < shuffled")
     if "seam (miss)" in report:
         misses.append("seams")
-    return (f"{met}: the quality targets of issue 6 are not all met. Missed metrics (see the "
-            f"table): {', '.join(misses) or 'none'}. The main weakness is pitch variety: the "
-            f"parts use fewer pitch classes than the data (UPC, PCE), and their notes are shorter "
-            f"(QN).")
+    if not misses:
+        return f"{met}: every quality target of issue 6 is met on the validation melodies."
+    # What each missed metric means for a listener, in the words of docs/metrics.md.
+    meaning = {"notes/bar": "note density", "EB": "empty bars", "UPC": "pitch classes per bar",
+               "PCE": "pitch-class variety", "QN": "notes lasting at least 3 sixteenths", "PR": "chords (polyphony)", "IS": "notes in the melody's key",
+               "GC": "groove consistency", "DP": "drum pattern",
+               "tonal distance matched < shuffled": "harmony following the melody",
+               "seams": "continuity across generation windows"}
+    explained = ", ".join(f"{m} ({meaning[m]})" if m in meaning else m for m in misses)
+    return (f"{met}: the quality targets of issue 6 are not all met. Missed, for at least one "
+            f"part (see the table): {explained}.")
 
 
 def main():
     name, run_dir, eval_md = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
+    run = run_dir.name
     root = Path(__file__).resolve().parent.parent
     text = json.loads((root / "scripts/model_cards.json").read_text())[name]
     folder = model_folder(root, name)
@@ -76,18 +84,16 @@ def main():
            f"- Steps: {len(steps)} (sum of step times {minutes:.0f} min; median step "
            f"{step_ms[len(step_ms) // 2]:.0f} ms).",
            f"- Hardware and wall time: {text['hardware']}",
-           f"- Reproduce (training code of commit {text['commit']}; the run was stopped and "
-           f"resumed on machines with different thread counts, so a rerun gives a model of the "
-           f"same recipe and length, not necessarily the same bytes):",
+           f"- Reproduce (training code of commit {text['commit']}; {text['reproducibility']}):",
            "```sh",
            f"orchestrion dataset build recipes/{name}.toml -o data/{name}",
-           f"orchestrion train --data data/{name} --out runs/{name}-002 --steps {len(steps)} "
-           f"--eval-every 500 --seed 1",
-           f"orchestrion calibrate --model runs/{name}-002/checkpoint --data data/{name}",
-           f"cp runs/{name}-002/checkpoint/{{config.json,generator.safetensors,critic.safetensors,"
-           f"spectral.json}} models/{name}/",
+           f"{text.get('env', '')}orchestrion train --data data/{name} --out runs/{run} "
+           f"--steps {len(steps)} {text.get('train_flags', '')}--seed 1",
+           f"orchestrion calibrate --model runs/{run}/checkpoint --data data/{name}",
+           f"cp runs/{run}/checkpoint/{{config.json,generator.safetensors,critic.safetensors,"
+           f"spectral.json}} {folder.parent.name}/{name}/",
            "```",
-           f"- Continue training: `orchestrion train --data data/{name} --out runs/{name}-002 "
+           f"- Continue training: `orchestrion train --data data/{name} --out runs/{run} "
            f"--resume --steps {len(steps) + 2000}`, then calibrate again.", "",
            "## Metrics (validation melodies never used in training, vs the training data)",
            "Made by `orchestrion eval --model models/%s --data data/%s`:" % (name, name), "",
