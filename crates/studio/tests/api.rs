@@ -4,20 +4,22 @@
 
 use crate::common;
 
-use std::io::Write;
+use std::time::Duration;
 
-use common::{Options, TestServer, assert_error};
+use common::cluster::has_ended;
+use common::training_data::{band_archive, zip_of};
+use common::{Options, TestServer, assert_error, sse_events};
 use orchestrion_studio::AuthMode;
 use serde_json::{Value, json};
 
 #[tokio::test]
 async fn sample_melody_is_composed_end_to_end_and_the_melody_is_kept() {
     let (s, _) = TestServer::start(Options::default()).await;
-    let info: Value = s.get("/api/info", None).await.json().await.unwrap();
+    let info = s.get_json("/api/info", None).await;
     assert_eq!(info["auth"], "local");
     assert_eq!(info["limits"]["max_bars"], 256);
 
-    let samples: Value = s.get("/api/samples", None).await.json().await.unwrap();
+    let samples = s.get_json("/api/samples", None).await;
     let ids: Vec<&str> = samples["items"]
         .as_array()
         .unwrap()
@@ -29,9 +31,9 @@ async fn sample_melody_is_composed_end_to_end_and_the_melody_is_kept() {
         "{ids:?}"
     );
 
-    let models: Value = s.get("/api/models", None).await.json().await.unwrap();
+    let models = s.get_json("/api/models", None).await;
     assert_eq!(models["items"][0]["name"], "tiny");
-    let model: Value = s.get("/api/models/tiny", None).await.json().await.unwrap();
+    let model = s.get_json("/api/models/tiny", None).await;
     assert!(model["card"].as_str().unwrap().contains("untrained"));
     assert_eq!(
         model["roles"].as_array().unwrap().len(),
@@ -40,12 +42,9 @@ async fn sample_melody_is_composed_end_to_end_and_the_melody_is_kept() {
     );
 
     let melody_id = s.sample_melody("twinkle", None).await;
-    let melody: Value = s
-        .get(&format!("/api/melodies/{melody_id}"), None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let melody = s
+        .get_json(&format!("/api/melodies/{melody_id}"), None)
+        .await;
     assert_eq!(melody["bars"], 12);
     assert_eq!(melody["meter"]["numerator"], 4);
 
@@ -54,12 +53,7 @@ async fn sample_melody_is_composed_end_to_end_and_the_melody_is_kept() {
     assert_eq!(job["status"], "succeeded", "{job}");
     assert_eq!(job["progress"], 1.0);
 
-    let c: Value = s
-        .get(&format!("/api/compositions/{id}"), None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let c = s.get_json(&format!("/api/compositions/{id}"), None).await;
     assert_eq!(c["status"], "succeeded", "{c}");
     assert_eq!(c["seed"], 7);
     assert!(
@@ -69,12 +63,9 @@ async fn sample_melody_is_composed_end_to_end_and_the_melody_is_kept() {
     assert!(c["critic_score"].is_number());
 
     // The roll has the melody unchanged (first 4 bars = 16 beats) plus the generated roles.
-    let roll: Value = s
-        .get(&format!("/api/compositions/{id}/roll"), None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let roll = s
+        .get_json(&format!("/api/compositions/{id}/roll"), None)
+        .await;
     let tracks = roll["tracks"].as_array().unwrap();
     let roles: Vec<&str> = tracks.iter().map(|t| t["role"].as_str().unwrap()).collect();
     assert!(
@@ -108,12 +99,7 @@ async fn sample_melody_is_composed_end_to_end_and_the_melody_is_kept() {
     );
 
     // Listed as mine, newest first.
-    let list: Value = s
-        .get("/api/compositions?limit=5", None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let list = s.get_json("/api/compositions?limit=5", None).await;
     assert_eq!(list["total"], 1);
     assert_eq!(list["items"][0]["id"], id.as_str());
 
@@ -290,72 +276,26 @@ async fn oversize_uploads_are_refused_with_413() {
     s.stop().await;
 }
 
-fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
-    let mut out = std::io::Cursor::new(Vec::new());
-    let mut w = zip::ZipWriter::new(&mut out);
-    for (name, data) in entries {
-        w.start_file(*name, zip::write::SimpleFileOptions::default())
-            .unwrap();
-        w.write_all(data).unwrap();
-    }
-    w.finish().unwrap();
-    out.into_inner()
-}
-
 #[tokio::test]
 async fn zip_slip_archives_are_refused() {
     let (s, _) = TestServer::start(Options::default()).await;
-    let config = json!({"name": "mine", "roles": ["bass", "drums"], "steps": 10, "learning_rate": 0.0002, "critic_updates": 2}).to_string();
+    let config = json!({"name": "mine", "roles": ["bass", "drums"], "steps": 10, "learning_rate": 0.0002, "critic_updates": 2});
     let evil = zip_of(&[("ok.mid", b"MThd"), ("../../../tmp/evil.mid", b"MThd")]);
-    let form = reqwest::multipart::Form::new()
-        .part(
-            "archive",
-            reqwest::multipart::Part::bytes(evil).file_name("data.zip"),
-        )
-        .text("config", config.clone());
-    let r = s
-        .client
-        .post(s.url("/api/training-runs"))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let r = s.post_training_archive(evil, &config).await;
     assert_error(r, 400, "invalid_archive").await;
     assert!(!s.data.path().join("tmp/evil.mid").exists());
 
     // A zip bomb-ish entry over the per-file cap (4 MiB uncompressed, a few KiB compressed).
     let bomb = zip_of(&[("big.mid", &vec![0u8; 5 * 1024 * 1024])]);
     assert!(bomb.len() < 1024 * 1024);
-    let form = reqwest::multipart::Form::new()
-        .part(
-            "archive",
-            reqwest::multipart::Part::bytes(bomb).file_name("data.zip"),
-        )
-        .text("config", config.clone());
-    let r = s
-        .client
-        .post(s.url("/api/training-runs"))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let r = s.post_training_archive(bomb, &config).await;
     assert_error(r, 413, "payload_too_large").await;
 
     // Bad hyper-parameters are a 422 before anything is stored.
-    let bad = json!({"name": "Bad Name", "roles": ["bass"], "steps": 10, "learning_rate": 0.0002, "critic_updates": 2}).to_string();
-    let form = reqwest::multipart::Form::new()
-        .part(
-            "archive",
-            reqwest::multipart::Part::bytes(zip_of(&[("a.mid", b"MThd")])).file_name("d.zip"),
-        )
-        .text("config", bad);
+    let bad = json!({"name": "Bad Name", "roles": ["bass"], "steps": 10, "learning_rate": 0.0002, "critic_updates": 2});
     let r = s
-        .client
-        .post(s.url("/api/training-runs"))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+        .post_training_archive(zip_of(&[("a.mid", b"MThd")]), &bad)
+        .await;
     assert_error(r, 422, "validation").await;
     s.stop().await;
 }
@@ -428,7 +368,7 @@ async fn other_users_get_404_for_everything_of_mine() {
         "not_found",
     )
     .await;
-    let bobs: Value = s.get("/api/compositions", bob).await.json().await.unwrap();
+    let bobs = s.get_json("/api/compositions", bob).await;
     assert_eq!(bobs["total"], 0);
     // Still there for its owner.
     assert_eq!(
@@ -511,12 +451,7 @@ async fn share_links_are_public_until_revoked() {
     assert_eq!(again["token"], token.as_str());
 
     // Anyone can read it, without credentials, and it names no owner or id.
-    let shared: Value = s
-        .get(&format!("/api/shared/{token}"), None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let shared = s.get_json(&format!("/api/shared/{token}"), None).await;
     assert_eq!(shared["model"], "tiny");
     assert!(shared["roll"]["tracks"].as_array().unwrap().len() >= 2);
     assert!(shared.get("owner_id").is_none() && shared.get("id").is_none());
@@ -541,12 +476,7 @@ async fn share_links_are_public_until_revoked() {
         "not_found",
     )
     .await;
-    let c: Value = s
-        .get(&format!("/api/compositions/{id}"), alice)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let c = s.get_json(&format!("/api/compositions/{id}"), alice).await;
     assert!(c["share"].is_null());
     // A new share is a new token; the old one stays dead.
     let new: Value = s
@@ -596,12 +526,9 @@ async fn unfinished_jobs_per_user_are_capped_and_queued_jobs_cancel() {
     assert_eq!(r.status(), 202);
     let job: Value = r.json().await.unwrap();
     assert_eq!(job["status"], "cancelled");
-    let c: Value = s
-        .get(&format!("/api/compositions/{first}"), None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let c = s
+        .get_json(&format!("/api/compositions/{first}"), None)
+        .await;
     assert_eq!(c["status"], "cancelled");
     assert_error(
         s.post_json(&format!("/api/jobs/{first_job}/cancel"), &json!({}), None)
@@ -622,7 +549,7 @@ async fn unfinished_jobs_per_user_are_capped_and_queued_jobs_cancel() {
 async fn ops_endpoints_and_openapi_document() {
     let (s, _) = TestServer::start(Options::default()).await;
     assert_eq!(s.get("/healthz", None).await.text().await.unwrap(), "ok");
-    let ready: Value = s.get("/readyz", None).await.json().await.unwrap();
+    let ready = s.get_json("/readyz", None).await;
     assert_eq!(ready["database"], "ok");
     assert_eq!(ready["models"], 1);
     let metrics = s.get("/metrics", None).await.text().await.unwrap();
@@ -631,7 +558,7 @@ async fn ops_endpoints_and_openapi_document() {
         metrics.contains("orchestrion_http_requests_total{route=\"ops\",status=\"200\"}"),
         "{metrics}"
     );
-    let doc: Value = s.get("/api/openapi.json", None).await.json().await.unwrap();
+    let doc = s.get_json("/api/openapi.json", None).await;
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
     for p in [
         "/api/compositions",
@@ -667,137 +594,16 @@ async fn non_loopback_without_auth_refuses_to_start() {
     assert!(err.to_string().contains("--add-user"), "{err}");
 }
 
-/// A small band song (melody, drums, bass, piano; 8 bars of 4/4) as a Standard MIDI File.
-fn band_midi(variant: u8) -> Vec<u8> {
-    use orchestrion_music::{Meter, Note, Song, TempoChange, Track, TrackRole};
-    let beat = 480u64;
-    let root = 60 + variant % 5;
-    let scale = [0u8, 2, 4, 5, 7, 9, 11, 12];
-    let progression = [0u8, 5, 7, 0, 9, 5, 7, 0];
-    let note = |pitch: u8, start: u64, duration: u64| Note {
-        pitch,
-        velocity: 90,
-        start,
-        duration,
-    };
-    let (mut melody, mut drums, mut bass, mut piano) = (vec![], vec![], vec![], vec![]);
-    for bar in 0..8u64 {
-        let chord = root + progression[(bar as usize + variant as usize) % 8];
-        for b in 0..4u64 {
-            let t = (bar * 4 + b) * beat;
-            let step = (bar as usize * 3 + b as usize * (variant as usize + 1)) % 8;
-            melody.push(note(root + 12 + scale[step], t, beat * 9 / 10));
-            drums.push(note(if b % 2 == 1 { 38 } else { 36 }, t, beat / 4));
-            drums.push(note(42, t + beat / 2, beat / 4));
-            bass.push(note(
-                chord - 24 + if b == 2 { 7 } else { 0 },
-                t,
-                beat * 9 / 10,
-            ));
-        }
-        for iv in [0u8, 4, 7] {
-            piano.push(note(chord + iv - 12, bar * 4 * beat, beat * 38 / 10));
-        }
-    }
-    let track = |name: &str, program: u8, channel: u8, role: TrackRole, notes: Vec<Note>| Track {
-        name: name.into(),
-        program,
-        channel,
-        is_drum: channel == 9,
-        role,
-        notes,
-    };
-    Song {
-        ticks_per_beat: beat as u16,
-        tempos: vec![TempoChange {
-            tick: 0,
-            micros_per_beat: 545_454,
-        }],
-        meters: vec![Meter {
-            tick: 0,
-            numerator: 4,
-            denominator: 4,
-        }],
-        key_signatures: vec![],
-        tracks: vec![
-            track("Melody", 73, 0, TrackRole::Melody, melody),
-            track("Drums", 0, 9, TrackRole::Drums, drums),
-            track("Bass", 33, 1, TrackRole::Bass, bass),
-            track("Piano", 0, 2, TrackRole::Piano, piano),
-        ],
-        texts: vec![],
-    }
-    .to_midi_bytes()
-}
-
-/// The `event:` names and parsed `data:` of a finished Server-Sent Events body.
-fn sse_events(body: &str) -> Vec<(String, Value)> {
-    let mut out = Vec::new();
-    let mut event = String::new();
-    for line in body.lines() {
-        if let Some(e) = line.strip_prefix("event:") {
-            event = e.trim().to_string();
-        } else if let Some(Ok(v)) = line
-            .strip_prefix("data:")
-            .map(|d| serde_json::from_str(d.trim()))
-        {
-            out.push((event.clone(), v));
-        }
-    }
-    out
-}
-
 #[tokio::test]
 async fn a_tiny_run_trains_from_a_zip_streams_losses_publishes_and_composes() {
     let (s, _) = TestServer::start(Options::default()).await;
-    let songs: Vec<(String, Vec<u8>)> = (0..6)
-        .map(|i| (format!("songs/band-{i}.mid"), band_midi(i)))
-        .collect();
-    let entries: Vec<(&str, &[u8])> = songs
-        .iter()
-        .map(|(n, b)| (n.as_str(), b.as_slice()))
-        .collect();
     let steps = 4;
     let config = json!({"name": "tiny-band", "roles": ["drums", "bass", "piano"], "steps": steps,
-        "learning_rate": 0.0002, "critic_updates": 1})
-    .to_string();
-    let form = reqwest::multipart::Form::new()
-        .part(
-            "archive",
-            reqwest::multipart::Part::bytes(zip_of(&entries)).file_name("band.zip"),
-        )
-        .text("config", config);
-    let r = s
-        .client
-        .post(s.url("/api/training-runs"))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 202, "{}", r.text().await.unwrap());
-    let body: Value = r.json().await.unwrap();
-    let run_id = body["training_run"]["id"].as_str().unwrap().to_string();
-
-    let started = std::time::Instant::now();
-    let run = loop {
-        let run: Value = s
-            .get(&format!("/api/training-runs/{run_id}"), None)
-            .await
-            .json()
-            .await
-            .unwrap();
-        if matches!(
-            run["status"].as_str(),
-            Some("succeeded" | "failed" | "cancelled")
-        ) {
-            break run;
-        }
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(300),
-            "training did not finish: {run}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    };
+        "learning_rate": 0.0002, "critic_updates": 1});
+    let (run_id, _) = s.start_training_run(band_archive(6), &config).await;
+    let run = s
+        .wait_training_run(&run_id, Duration::from_secs(300), has_ended)
+        .await;
     assert_eq!(run["status"], "succeeded", "{run}");
     assert_eq!(run["step"], steps);
     assert!(run["latest"]["generator_loss"].is_number(), "{run}");
@@ -875,7 +681,7 @@ async fn a_tiny_run_trains_from_a_zip_streams_losses_publishes_and_composes() {
             .join("data/models/my-band/config.json")
             .is_file()
     );
-    let models: Value = s.get("/api/models", None).await.json().await.unwrap();
+    let models = s.get_json("/api/models", None).await;
     assert!(
         models["items"]
             .as_array()
@@ -892,12 +698,9 @@ async fn a_tiny_run_trains_from_a_zip_streams_losses_publishes_and_composes() {
         )
         .await;
     assert_error(again, 409, "conflict").await;
-    let run: Value = s
-        .get(&format!("/api/training-runs/{run_id}"), None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let run = s
+        .get_json(&format!("/api/training-runs/{run_id}"), None)
+        .await;
     assert_eq!(run["published_model"], "my-band");
 
     let melody = s.sample_melody("twinkle", None).await;
@@ -913,12 +716,7 @@ async fn a_tiny_run_trains_from_a_zip_streams_losses_publishes_and_composes() {
     let job = s.wait_job(body["job"]["id"].as_str().unwrap(), None).await;
     assert_eq!(job["status"], "succeeded", "{job}");
     let id = body["composition"]["id"].as_str().unwrap();
-    let comp: Value = s
-        .get(&format!("/api/compositions/{id}"), None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let comp = s.get_json(&format!("/api/compositions/{id}"), None).await;
     assert_eq!(comp["model"], "my-band");
     let midi = s.get(&format!("/api/compositions/{id}/midi"), None).await;
     assert_eq!(midi.status(), 200);
@@ -928,56 +726,19 @@ async fn a_tiny_run_trains_from_a_zip_streams_losses_publishes_and_composes() {
 #[tokio::test]
 async fn a_running_training_run_can_be_cancelled() {
     let (s, _) = TestServer::start(Options::default()).await;
-    let songs: Vec<(String, Vec<u8>)> = (0..4)
-        .map(|i| (format!("band-{i}.mid"), band_midi(i)))
-        .collect();
-    let entries: Vec<(&str, &[u8])> = songs
-        .iter()
-        .map(|(n, b)| (n.as_str(), b.as_slice()))
-        .collect();
     let config = json!({"name": "long", "roles": ["bass", "piano"], "steps": 100000,
-        "learning_rate": 0.0002, "critic_updates": 1})
-    .to_string();
-    let form = reqwest::multipart::Form::new()
-        .part(
-            "archive",
-            reqwest::multipart::Part::bytes(zip_of(&entries)).file_name("band.zip"),
-        )
-        .text("config", config);
-    let r = s
-        .client
-        .post(s.url("/api/training-runs"))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 202);
-    let body: Value = r.json().await.unwrap();
-    let run_id = body["training_run"]["id"].as_str().unwrap().to_string();
-    let job_id = body["job"]["id"].as_str().unwrap().to_string();
+        "learning_rate": 0.0002, "critic_updates": 1});
+    let (run_id, job_id) = s.start_training_run(band_archive(4), &config).await;
     // Wait for the first step, then cancel.
-    let started = std::time::Instant::now();
-    loop {
-        let run: Value = s
-            .get(&format!("/api/training-runs/{run_id}"), None)
-            .await
-            .json()
-            .await
-            .unwrap();
-        if run["step"].as_i64().unwrap_or(0) >= 1 {
-            break;
-        }
+    s.wait_training_run(&run_id, Duration::from_secs(120), |run| {
         assert_eq!(
             run["status"].as_str().map(|st| st != "failed"),
             Some(true),
             "{run}"
         );
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(120),
-            "{run}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+        run["step"].as_i64().unwrap_or(0) >= 1
+    })
+    .await;
     let r = s
         .post_json(
             &format!("/api/training-runs/{run_id}/cancel"),
@@ -988,12 +749,9 @@ async fn a_running_training_run_can_be_cancelled() {
     assert_eq!(r.status(), 202);
     let job = s.wait_job(&job_id, None).await;
     assert_eq!(job["status"], "cancelled", "{job}");
-    let run: Value = s
-        .get(&format!("/api/training-runs/{run_id}"), None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let run = s
+        .get_json(&format!("/api/training-runs/{run_id}"), None)
+        .await;
     assert_eq!(run["status"], "cancelled");
     assert!(run["step"].as_i64().unwrap() < 100000);
     let r = s

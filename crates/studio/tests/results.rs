@@ -6,11 +6,12 @@
 
 use crate::common;
 
-use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::{Options, TestServer, assert_error};
+use common::cluster::{self, has_ended};
+use common::training_data::{archive_upload, band_archive, band_midi, zip_of};
+use common::{Options, TestServer, assert_error, sse_events};
 use orchestrion_music::{Grid, PianoRoll, PlaneSpec, Song, TrackRole};
 use serde_json::{Value, json};
 
@@ -51,12 +52,7 @@ async fn composition_metrics_are_measured_on_the_generated_song() {
         .await;
     assert_eq!(job["status"], "succeeded", "{job}");
 
-    let c: Value = s
-        .get(&format!("/api/compositions/{id}"), None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let c = s.get_json(&format!("/api/compositions/{id}"), None).await;
     let m = &c["metrics"];
     assert_eq!(m["bars"], 8, "{m}");
     assert_eq!(m["steps_per_beat"], 4);
@@ -129,7 +125,7 @@ async fn composition_metrics_are_measured_on_the_generated_song() {
     );
 
     // The OpenAPI document describes the object.
-    let doc: Value = s.get("/api/openapi.json", None).await.json().await.unwrap();
+    let doc = s.get_json("/api/openapi.json", None).await;
     let schemas = &doc["components"]["schemas"];
     assert!(
         schemas["CompositionMetrics"]["properties"]["tonal_distance"].is_object(),
@@ -199,62 +195,6 @@ async fn wav_is_rendered_once_by_the_shared_renderer_and_stored() {
     s.stop().await;
 }
 
-/// A small band song (melody, drums, bass; 8 bars of 4/4) as a Standard MIDI File.
-fn band_midi(variant: u8) -> Vec<u8> {
-    use orchestrion_music::{Meter, Note, TempoChange, Track};
-    let beat = 480u64;
-    let root = 60 + variant % 5;
-    let scale = [0u8, 2, 4, 5, 7, 9, 11, 12];
-    let note = |pitch: u8, start: u64, duration: u64| Note {
-        pitch,
-        velocity: 90,
-        start,
-        duration,
-    };
-    let (mut melody, mut drums, mut bass) = (vec![], vec![], vec![]);
-    for bar in 0..8u64 {
-        for b in 0..4u64 {
-            let t = (bar * 4 + b) * beat;
-            let step = (bar as usize * 3 + b as usize * (variant as usize + 1)) % 8;
-            melody.push(note(root + 12 + scale[step], t, beat * 9 / 10));
-            drums.push(note(if b % 2 == 1 { 38 } else { 36 }, t, beat / 4));
-            bass.push(note(
-                root - 24 + [0u8, 5, 7, 0][bar as usize % 4],
-                t,
-                beat * 9 / 10,
-            ));
-        }
-    }
-    let track = |name: &str, program: u8, channel: u8, role: TrackRole, notes: Vec<Note>| Track {
-        name: name.into(),
-        program,
-        channel,
-        is_drum: channel == 9,
-        role,
-        notes,
-    };
-    Song {
-        ticks_per_beat: beat as u16,
-        tempos: vec![TempoChange {
-            tick: 0,
-            micros_per_beat: 500_000,
-        }],
-        meters: vec![Meter {
-            tick: 0,
-            numerator: 4,
-            denominator: 4,
-        }],
-        key_signatures: vec![],
-        tracks: vec![
-            track("Melody", 73, 0, TrackRole::Melody, melody),
-            track("Drums", 0, 9, TrackRole::Drums, drums),
-            track("Bass", 33, 1, TrackRole::Bass, bass),
-        ],
-        texts: vec![],
-    }
-    .to_midi_bytes()
-}
-
 /// A recipe over the band songs in `midi/` beside it.
 const MINI_RECIPE: &str = r#"
 name = "mini"
@@ -282,30 +222,6 @@ min_melody_notes = 1
 validation = 0.25
 salt = "orchestrion"
 "#;
-
-/// Polls a training run until it ends.
-async fn wait_run(s: &TestServer, run_id: &str) -> Value {
-    let started = Instant::now();
-    loop {
-        let run: Value = s
-            .get(&format!("/api/training-runs/{run_id}"), None)
-            .await
-            .json()
-            .await
-            .unwrap();
-        if matches!(
-            run["status"].as_str(),
-            Some("succeeded" | "failed" | "cancelled")
-        ) {
-            return run;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(300),
-            "the run did not end: {run}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
 
 /// Waits until the run's work folder is gone (the worker removes it right after recording the
 /// end, so it may trail the status by a moment).
@@ -368,7 +284,9 @@ async fn recipes_are_found_by_the_search_order_and_hostile_names_refused() {
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["training_run"]["source"], "recipe");
     let run_id = body["training_run"]["id"].as_str().unwrap().to_string();
-    let run = wait_run(&s, &run_id).await;
+    let run = s
+        .wait_training_run(&run_id, Duration::from_secs(300), has_ended)
+        .await;
     assert_eq!(run["status"], "succeeded", "{run}");
     assert_eq!(run["step"], 2);
 
@@ -380,11 +298,9 @@ async fn recipes_are_found_by_the_search_order_and_hostile_names_refused() {
         .text()
         .await
         .unwrap();
-    let links: Vec<String> = text
-        .lines()
-        .filter_map(|l| l.strip_prefix("data:"))
-        .filter_map(|d| serde_json::from_str::<Value>(d.trim()).ok())
-        .filter_map(|v| v["sample_midi"].as_str().map(str::to_string))
+    let links: Vec<String> = sse_events(&text)
+        .iter()
+        .filter_map(|(_, v)| v["sample_midi"].as_str().map(str::to_string))
         .collect();
     assert!(!links.is_empty(), "checkpoint events name samples: {text}");
     for link in &links {
@@ -411,43 +327,6 @@ async fn recipes_are_found_by_the_search_order_and_hostile_names_refused() {
     s.stop().await;
 }
 
-fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
-    let mut out = std::io::Cursor::new(Vec::new());
-    let mut w = zip::ZipWriter::new(&mut out);
-    for (name, data) in entries {
-        w.start_file(*name, zip::write::SimpleFileOptions::default())
-            .unwrap();
-        w.write_all(data).unwrap();
-    }
-    w.finish().unwrap();
-    out.into_inner()
-}
-
-async fn start_archive_run(s: &TestServer, zip: Vec<u8>, steps: u32) -> (String, String) {
-    let config = json!({"name": "work", "roles": ["drums", "bass"], "steps": steps,
-        "learning_rate": 0.0002, "critic_updates": 1})
-    .to_string();
-    let form = reqwest::multipart::Form::new()
-        .part(
-            "archive",
-            reqwest::multipart::Part::bytes(zip).file_name("band.zip"),
-        )
-        .text("config", config);
-    let r = s
-        .client
-        .post(s.url("/api/training-runs"))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 202, "{}", r.text().await.unwrap());
-    let body: Value = r.json().await.unwrap();
-    (
-        body["training_run"]["id"].as_str().unwrap().to_string(),
-        body["job"]["id"].as_str().unwrap().to_string(),
-    )
-}
-
 #[tokio::test]
 async fn failed_and_cancelled_runs_leave_no_work_folder() {
     let (s, _) = TestServer::start(Options::default()).await;
@@ -459,34 +338,26 @@ async fn failed_and_cancelled_runs_leave_no_work_folder() {
         song.tracks.retain(|t| t.is_drum);
         song.to_midi_bytes()
     };
-    let (run_id, _) = start_archive_run(&s, zip_of(&[("d.mid", &drums_only)]), 2).await;
-    let run = wait_run(&s, &run_id).await;
+    let config = |steps: u32| {
+        json!({"name": "work", "roles": ["drums", "bass"], "steps": steps,
+               "learning_rate": 0.0002, "critic_updates": 1})
+    };
+    let drums_only_archive = zip_of(&[("d.mid", &drums_only)]);
+    let (run_id, _) = s.start_training_run(drums_only_archive, &config(2)).await;
+    let run = s
+        .wait_training_run(&run_id, Duration::from_secs(300), has_ended)
+        .await;
     assert_eq!(run["status"], "failed", "{run}");
     assert_work_folder_removed(&data, &run_id).await;
 
     // Cancelled while training.
-    let songs: Vec<Vec<u8>> = (0..4).map(band_midi).collect();
-    let entries: Vec<(String, &[u8])> = songs
-        .iter()
-        .enumerate()
-        .map(|(i, b)| (format!("b{i}.mid"), b.as_slice()))
-        .collect();
-    let entries: Vec<(&str, &[u8])> = entries.iter().map(|(n, b)| (n.as_str(), *b)).collect();
-    let (run_id, job_id) = start_archive_run(&s, zip_of(&entries), 100_000).await;
-    let started = Instant::now();
-    loop {
-        let run: Value = s
-            .get(&format!("/api/training-runs/{run_id}"), None)
-            .await
-            .json()
-            .await
-            .unwrap();
-        if run["step"].as_i64().unwrap_or(0) >= 1 {
-            break;
-        }
-        assert!(started.elapsed() < Duration::from_secs(120), "{run}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let (run_id, job_id) = s
+        .start_training_run(band_archive(4), &config(100_000))
+        .await;
+    s.wait_training_run(&run_id, Duration::from_secs(120), |run| {
+        run["step"].as_i64().unwrap_or(0) >= 1
+    })
+    .await;
     assert!(
         data.join("training").join(&run_id).is_dir(),
         "a running run works in its folder"
@@ -504,53 +375,11 @@ async fn failed_and_cancelled_runs_leave_no_work_folder() {
     s.stop().await;
 }
 
-/// The `orchestrion` binary next to this test's folder, or `$ORCHESTRION_BIN`.
-fn binary() -> Option<std::path::PathBuf> {
-    if let Ok(p) = std::env::var("ORCHESTRION_BIN") {
-        return Some(p.into());
-    }
-    let exe = std::env::current_exe().ok()?;
-    let candidate = exe.parent()?.parent()?.join("orchestrion");
-    candidate.is_file().then_some(candidate)
-}
-
-fn spawn_server(bin: &Path, port: u16, data: &Path, models: &Path) -> std::process::Child {
-    std::process::Command::new(bin)
-        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
-        .arg("--data-dir")
-        .arg(data)
-        .arg("--models-dir")
-        .arg(models)
-        .args(["--workers", "1", "--lease-secs", "2"])
-        .env("RUST_LOG", "warn")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::inherit())
-        .spawn()
-        .expect("start orchestrion serve")
-}
-
-async fn get_json(client: &reqwest::Client, url: &str) -> Value {
-    client.get(url).send().await.unwrap().json().await.unwrap()
-}
-
-async fn wait_ready(client: &reqwest::Client, base: &str) {
-    let started = Instant::now();
-    while !client
-        .get(format!("{base}/readyz"))
-        .send()
-        .await
-        .is_ok_and(|r| r.status() == 200)
-    {
-        assert!(started.elapsed() < Duration::from_secs(60), "not ready");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 /// kill -9 while a run trains past a checkpoint; the next attempt resumes from the checkpoint
 /// and must not record again the steps the killed attempt already recorded.
 #[tokio::test]
 async fn a_resumed_training_attempt_records_each_step_once() {
-    let Some(bin) = binary() else {
+    let Some(bin) = cluster::binary() else {
         eprintln!("skipping: the orchestrion binary is not built (cargo build -p orchestrion)");
         return;
     };
@@ -558,41 +387,23 @@ async fn a_resumed_training_attempt_records_each_step_once() {
     let models = dir.path().join("models");
     common::write_test_model(&models, "tiny");
     let data = dir.path().join("data");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = cluster::free_port();
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .build()
         .unwrap();
-    let mut server = spawn_server(&bin, port, &data, &models);
-    wait_ready(&client, &base).await;
+    let mut server = cluster::spawn_restartable_server(&bin, port, &data, &models, None);
+    cluster::wait_ready(&client, &base).await;
 
     // steps / 4 = a checkpoint every 50 steps.
     let steps = 200u64;
     let every = steps / 4;
-    let songs: Vec<Vec<u8>> = (0..4).map(band_midi).collect();
-    let names: Vec<String> = (0..4).map(|i| format!("b{i}.mid")).collect();
-    let entries: Vec<(&str, &[u8])> = names
-        .iter()
-        .zip(&songs)
-        .map(|(n, b)| (n.as_str(), b.as_slice()))
-        .collect();
     let config = json!({"name": "resume", "roles": ["drums", "bass"], "steps": steps,
-        "learning_rate": 0.0002, "critic_updates": 1})
-    .to_string();
-    let form = reqwest::multipart::Form::new()
-        .part(
-            "archive",
-            reqwest::multipart::Part::bytes(zip_of(&entries)).file_name("b.zip"),
-        )
-        .text("config", config);
+        "learning_rate": 0.0002, "critic_updates": 1});
     let body: Value = client
         .post(format!("{base}/api/training-runs"))
-        .multipart(form)
+        .multipart(archive_upload(band_archive(4), &config))
         .send()
         .await
         .unwrap()
@@ -603,41 +414,27 @@ async fn a_resumed_training_attempt_records_each_step_once() {
     let job_id = body["job"]["id"].as_str().unwrap().to_string();
 
     // Kill a few steps after the first checkpoint, before the second.
-    let started = Instant::now();
-    let killed_at = loop {
-        let run = get_json(&client, &format!("{base}/api/training-runs/{run_id}")).await;
-        let step = run["step"].as_u64().unwrap_or(0);
-        if step >= every + 3 {
-            break step;
-        }
-        assert_ne!(run["status"], "failed", "{run}");
-        assert!(started.elapsed() < Duration::from_secs(240), "{run}");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    };
-    server.kill().unwrap(); // SIGKILL
-    server.wait().unwrap();
+    let run =
+        cluster::wait_training_run(&client, &base, &run_id, Duration::from_secs(240), |run| {
+            assert_ne!(run["status"], "failed", "{run}");
+            run["step"].as_u64().unwrap_or(0) >= every + 3
+        })
+        .await;
+    let killed_at = run["step"].as_u64().unwrap();
+    server.kill9();
     assert!(
         killed_at < 2 * every,
         "killed at step {killed_at}: past the second checkpoint, the test proves nothing"
     );
 
-    let mut server = spawn_server(&bin, port, &data, &models);
-    wait_ready(&client, &base).await;
-    let started = Instant::now();
-    let run = loop {
-        let run = get_json(&client, &format!("{base}/api/training-runs/{run_id}")).await;
-        if matches!(
-            run["status"].as_str(),
-            Some("succeeded" | "failed" | "cancelled")
-        ) {
-            break run;
-        }
-        assert!(started.elapsed() < Duration::from_secs(300), "{run}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let server = cluster::spawn_restartable_server(&bin, port, &data, &models, None);
+    cluster::wait_ready(&client, &base).await;
+    let run =
+        cluster::wait_training_run(&client, &base, &run_id, Duration::from_secs(300), has_ended)
+            .await;
     assert_eq!(run["status"], "succeeded", "{run}");
     assert_eq!(run["step"], steps);
-    let job = get_json(&client, &format!("{base}/api/jobs/{job_id}")).await;
+    let job = cluster::get_json(&client, &format!("{base}/api/jobs/{job_id}")).await;
     assert_eq!(job["attempts"], 2, "{job}");
 
     let text = client
@@ -649,16 +446,9 @@ async fn a_resumed_training_attempt_records_each_step_once() {
         .await
         .unwrap();
     let mut by_kind: std::collections::BTreeMap<String, Vec<u64>> = Default::default();
-    let mut event = String::new();
-    for line in text.lines() {
-        if let Some(e) = line.strip_prefix("event:") {
-            event = e.trim().to_string();
-        } else if let Some(Ok(v)) = line
-            .strip_prefix("data:")
-            .map(|d| serde_json::from_str::<Value>(d.trim()))
-            && let Some(step) = v["step"].as_u64()
-        {
-            by_kind.entry(event.clone()).or_default().push(step);
+    for (event, v) in sse_events(&text) {
+        if let Some(step) = v["step"].as_u64() {
+            by_kind.entry(event).or_default().push(step);
         }
     }
     let all: Vec<u64> = (1..=steps).collect();
@@ -674,6 +464,5 @@ async fn a_resumed_training_attempt_records_each_step_once() {
         "the work folder went with the run"
     );
 
-    server.kill().unwrap();
-    server.wait().unwrap();
+    drop(server);
 }

@@ -12,11 +12,13 @@
 
 use crate::common;
 
-use std::io::Write;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::blob_backend::s3_server;
-use common::cluster::{self, Cluster, Proc, finished, get_json, wait_job};
+use common::cluster::{
+    self, Cluster, Proc, finished, get_json, post_json, wait_job, wait_training_run,
+};
+use common::training_data::{archive_upload, band_archive};
 use serde_json::{Value, json};
 use sqlx::Connection;
 
@@ -55,14 +57,6 @@ async fn setup(tag: &str) -> Option<Setup> {
         client,
         _work: work,
     })
-}
-
-async fn post(client: &reqwest::Client, url: &str, body: &Value) -> Value {
-    let r = client.post(url).json(body).send().await.unwrap();
-    let status = r.status();
-    let body: Value = r.json().await.unwrap();
-    assert!(status.is_success(), "POST {url}: {status} {body}");
-    body
 }
 
 async fn db(cluster: &Cluster) -> sqlx::postgres::PgConnection {
@@ -126,13 +120,13 @@ async fn kill_9_a_worker_mid_generation_the_other_finishes_it() {
     let base = api.base.clone().unwrap();
     let mut first = s.cluster.spawn_worker(1);
 
-    let melody = post(
+    let melody = post_json(
         &s.client,
         &format!("{base}/api/melodies"),
         &json!({"sample": "ode_to_joy"}),
     )
     .await;
-    let r = post(
+    let r = post_json(
         &s.client,
         &format!("{base}/api/compositions"),
         &json!({"melody_id": melody["id"], "model": "tiny", "bars": 256, "candidates": 8, "seed": 5}),
@@ -172,77 +166,6 @@ async fn kill_9_a_worker_mid_generation_the_other_finishes_it() {
     drop((second, api));
 }
 
-fn zip_of(entries: &[(String, Vec<u8>)]) -> Vec<u8> {
-    let mut out = std::io::Cursor::new(Vec::new());
-    let mut w = zip::ZipWriter::new(&mut out);
-    for (name, data) in entries {
-        w.start_file(name.as_str(), zip::write::SimpleFileOptions::default())
-            .unwrap();
-        w.write_all(data).unwrap();
-    }
-    w.finish().unwrap();
-    out.into_inner()
-}
-
-/// A small four-track band song (8 bars of 4/4) as a Standard MIDI File.
-fn band_midi(variant: u8) -> Vec<u8> {
-    use orchestrion_music::{Meter, Note, Song, TempoChange, Track, TrackRole};
-    let beat = 480u64;
-    let root = 60 + variant % 5;
-    let note = |pitch: u8, start: u64, duration: u64| Note {
-        pitch,
-        velocity: 90,
-        start,
-        duration,
-    };
-    let (mut melody, mut drums, mut bass, mut piano) = (vec![], vec![], vec![], vec![]);
-    for bar in 0..8u64 {
-        let chord = root + [0u8, 5, 7, 0, 9, 5, 7, 0][(bar as usize + variant as usize) % 8];
-        for b in 0..4u64 {
-            let t = (bar * 4 + b) * beat;
-            melody.push(note(
-                root + 12 + [0u8, 2, 4, 5, 7, 9, 11, 12][(bar + b) as usize % 8],
-                t,
-                beat * 9 / 10,
-            ));
-            drums.push(note(if b % 2 == 1 { 38 } else { 36 }, t, beat / 4));
-            bass.push(note(chord - 24, t, beat * 9 / 10));
-        }
-        for iv in [0u8, 4, 7] {
-            piano.push(note(chord + iv - 12, bar * 4 * beat, beat * 38 / 10));
-        }
-    }
-    let track = |name: &str, program: u8, channel: u8, role: TrackRole, notes: Vec<Note>| Track {
-        name: name.into(),
-        program,
-        channel,
-        is_drum: channel == 9,
-        role,
-        notes,
-    };
-    Song {
-        ticks_per_beat: beat as u16,
-        tempos: vec![TempoChange {
-            tick: 0,
-            micros_per_beat: 500_000,
-        }],
-        meters: vec![Meter {
-            tick: 0,
-            numerator: 4,
-            denominator: 4,
-        }],
-        key_signatures: vec![],
-        tracks: vec![
-            track("Melody", 73, 0, TrackRole::Melody, melody),
-            track("Drums", 0, 9, TrackRole::Drums, drums),
-            track("Bass", 33, 1, TrackRole::Bass, bass),
-            track("Piano", 0, 2, TrackRole::Piano, piano),
-        ],
-        texts: vec![],
-    }
-    .to_midi_bytes()
-}
-
 #[tokio::test]
 async fn kill_9_a_worker_mid_training_the_other_finishes_it() {
     let _serial = SERIAL.lock().await;
@@ -253,23 +176,13 @@ async fn kill_9_a_worker_mid_training_the_other_finishes_it() {
     let base = api.base.clone().unwrap();
     let mut first = s.cluster.spawn_worker(1);
 
-    let songs: Vec<(String, Vec<u8>)> = (0..6)
-        .map(|i| (format!("songs/band-{i}.mid"), band_midi(i)))
-        .collect();
     let steps = 60;
     let config = json!({"name": "fault-band", "roles": ["drums", "bass", "piano"], "steps": steps,
-        "learning_rate": 0.0002, "critic_updates": 1})
-    .to_string();
-    let form = reqwest::multipart::Form::new()
-        .part(
-            "archive",
-            reqwest::multipart::Part::bytes(zip_of(&songs)).file_name("band.zip"),
-        )
-        .text("config", config);
+        "learning_rate": 0.0002, "critic_updates": 1});
     let r = s
         .client
         .post(format!("{base}/api/training-runs"))
-        .multipart(form)
+        .multipart(archive_upload(band_archive(6), &config))
         .send()
         .await
         .unwrap();
@@ -279,20 +192,14 @@ async fn kill_9_a_worker_mid_training_the_other_finishes_it() {
     let job = body["job"]["id"].as_str().unwrap().to_string();
 
     // Kill once training has made progress (some steps done, not all).
-    let started = Instant::now();
-    loop {
-        let run = get_json(&s.client, &format!("{base}/api/training-runs/{run_id}")).await;
-        let step = run["step"].as_u64().unwrap_or(0);
-        if step >= 2 {
-            assert!(step < steps, "training finished before the kill: {run}");
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(120),
-            "training made no progress: {run}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let run = wait_training_run(&s.client, &base, &run_id, Duration::from_secs(120), |run| {
+        run["step"].as_u64().unwrap_or(0) >= 2
+    })
+    .await;
+    assert!(
+        run["step"].as_u64().unwrap() < steps,
+        "training finished before the kill: {run}"
+    );
     let second = s.cluster.spawn_worker(1);
     first.kill9();
 
@@ -394,7 +301,7 @@ async fn a_postgres_restart_mid_run_loses_no_jobs() {
     let base = api.base.clone().unwrap();
     let workers = [s.cluster.spawn_worker(1), s.cluster.spawn_worker(1)];
 
-    let melody = post(
+    let melody = post_json(
         &s.client,
         &format!("{base}/api/melodies"),
         &json!({"sample": "twinkle"}),
@@ -402,7 +309,7 @@ async fn a_postgres_restart_mid_run_loses_no_jobs() {
     .await;
     let mut jobs = Vec::new();
     for seed in 0..6 {
-        let r = post(
+        let r = post_json(
             &s.client,
             &format!("{base}/api/compositions"),
             &json!({"melody_id": melody["id"], "model": "tiny", "bars": 128, "candidates": 4, "seed": seed}),
@@ -449,7 +356,7 @@ async fn five_hundred_concurrent_composes_across_two_api_processes() {
     ];
     let bases: Vec<String> = apis.iter().map(|a| a.base.clone().unwrap()).collect();
     let workers = [s.cluster.spawn_worker(2), s.cluster.spawn_worker(2)];
-    let melody = post(
+    let melody = post_json(
         &s.client,
         &format!("{}/api/melodies", bases[0]),
         &json!({"sample": "twinkle"}),

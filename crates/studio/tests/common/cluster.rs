@@ -70,6 +70,7 @@ pub async fn fresh_database(admin: &str, tag: &str) -> String {
     format!("{base}/{name}")
 }
 
+/// A loopback port nobody listens on right now.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -240,6 +241,42 @@ impl Cluster {
     }
 }
 
+/// `orchestrion serve` on `port` over `data` and `models`, quiet but for warnings: the embedded
+/// studio in one process (SQLite and a blob folder unless told otherwise, in-process workers).
+pub fn serve_command(bin: &Path, port: u16, data: &Path, models: &Path) -> Command {
+    let mut cmd = Command::new(bin);
+    cmd.args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+        .arg("--data-dir")
+        .arg(data)
+        .arg("--models-dir")
+        .arg(models)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit());
+    cmd
+}
+
+/// Starts the embedded studio with one worker and a 2 s lease, so that a job whose server was
+/// killed is taken again soon after a restart on the same `port`, `data` and `database`
+/// (`None`: the SQLite file in `data`).
+pub fn spawn_restartable_server(
+    bin: &Path,
+    port: u16,
+    data: &Path,
+    models: &Path,
+    database: Option<&str>,
+) -> Proc {
+    let mut cmd = serve_command(bin, port, data, models);
+    cmd.args(["--workers", "1", "--lease-secs", "2"]);
+    if let Some(url) = database {
+        cmd.env("ORCHESTRION_DATABASE_URL", url);
+    }
+    Proc {
+        child: cmd.spawn().expect("start orchestrion serve"),
+        base: Some(format!("http://127.0.0.1:{port}")),
+    }
+}
+
 /// Polls `/readyz` until 200 (bounded).
 pub async fn wait_ready(client: &reqwest::Client, base: &str) {
     let started = Instant::now();
@@ -269,6 +306,34 @@ pub async fn get_json(client: &reqwest::Client, url: &str) -> Value {
         .unwrap_or_else(|e| panic!("GET {url}: {e}"))
 }
 
+/// POST `body` to `url` as JSON; asserts a 2xx answer and returns its JSON.
+pub async fn post_json(client: &reqwest::Client, url: &str, body: &Value) -> Value {
+    let r = client.post(url).json(body).send().await.unwrap();
+    let status = r.status();
+    let body: Value = r.json().await.unwrap();
+    assert!(status.is_success(), "POST {url}: {status} {body}");
+    body
+}
+
+/// GETs `url` until its JSON satisfies `done` (bounded by `within`); returns that JSON. Polls
+/// every 10 ms, often enough to catch a given step of a fast training run.
+pub async fn poll_json(
+    client: &reqwest::Client,
+    url: &str,
+    within: Duration,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    let started = Instant::now();
+    loop {
+        let v = get_json(client, url).await;
+        if done(&v) {
+            return v;
+        }
+        assert!(started.elapsed() < within, "GET {url} timed out: {v}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 /// Polls a job until its status satisfies `done` (bounded by `within`); returns it.
 pub async fn wait_job(
     client: &reqwest::Client,
@@ -277,18 +342,35 @@ pub async fn wait_job(
     within: Duration,
     done: impl Fn(&str) -> bool,
 ) -> Value {
-    let started = Instant::now();
-    loop {
-        let j = get_json(client, &format!("{base}/api/jobs/{job}")).await;
-        if done(j["status"].as_str().unwrap_or_default()) {
-            return j;
-        }
-        assert!(started.elapsed() < within, "job {job} timed out: {j}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    poll_json(client, &format!("{base}/api/jobs/{job}"), within, |j| {
+        done(j["status"].as_str().unwrap_or_default())
+    })
+    .await
+}
+
+/// Polls a training run until `done` holds for it (bounded by `within`); returns it.
+pub async fn wait_training_run(
+    client: &reqwest::Client,
+    base: &str,
+    run_id: &str,
+    within: Duration,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    poll_json(
+        client,
+        &format!("{base}/api/training-runs/{run_id}"),
+        within,
+        done,
+    )
+    .await
 }
 
 /// True for the statuses a job ends in.
 pub fn finished(status: &str) -> bool {
     matches!(status, "succeeded" | "failed" | "cancelled")
+}
+
+/// True for a job or training run (as JSON) that has ended.
+pub fn has_ended(job_or_run: &Value) -> bool {
+    finished(job_or_run["status"].as_str().unwrap_or_default())
 }

@@ -6,6 +6,7 @@
 pub mod blob_backend;
 pub mod cluster;
 pub mod database;
+pub mod training_data;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -141,6 +142,11 @@ impl TestServer {
         req.send().await.unwrap()
     }
 
+    /// GET `path` and its JSON body, whatever the status.
+    pub async fn get_json(&self, path: &str, token: Option<&str>) -> Value {
+        self.get(path, token).await.json().await.unwrap()
+    }
+
     pub async fn delete(&self, path: &str, token: Option<&str>) -> reqwest::Response {
         let mut req = self.client.delete(self.url(path));
         if let Some(t) = token {
@@ -160,6 +166,41 @@ impl TestServer {
             req = req.bearer_auth(t);
         }
         req.send().await.unwrap()
+    }
+
+    /// Uploads a training archive with the run's `config` (`POST /api/training-runs`).
+    pub async fn post_training_archive(
+        &self,
+        archive: Vec<u8>,
+        config: &Value,
+    ) -> reqwest::Response {
+        self.client
+            .post(self.url("/api/training-runs"))
+            .multipart(training_data::archive_upload(archive, config))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Starts a training run from an archive; returns (run id, job id).
+    pub async fn start_training_run(&self, archive: Vec<u8>, config: &Value) -> (String, String) {
+        let r = self.post_training_archive(archive, config).await;
+        assert_eq!(r.status(), 202, "{}", r.text().await.unwrap());
+        let body: Value = r.json().await.unwrap();
+        (
+            body["training_run"]["id"].as_str().unwrap().to_string(),
+            body["job"]["id"].as_str().unwrap().to_string(),
+        )
+    }
+
+    /// Polls a training run until `done` holds for it (bounded by `within`); returns it.
+    pub async fn wait_training_run(
+        &self,
+        run_id: &str,
+        within: Duration,
+        done: impl Fn(&Value) -> bool,
+    ) -> Value {
+        cluster::wait_training_run(&self.client, &self.base, run_id, within, done).await
     }
 
     /// Creates a melody from a shipped sample; returns its id.
@@ -206,10 +247,7 @@ impl TestServer {
                 .json()
                 .await
                 .unwrap();
-            if matches!(
-                job["status"].as_str(),
-                Some("succeeded" | "failed" | "cancelled")
-            ) {
+            if cluster::has_ended(&job) {
                 return job;
             }
             assert!(
@@ -238,4 +276,21 @@ pub async fn assert_error(r: reqwest::Response, status: u16, code: &str) {
             .is_some_and(|m| !m.is_empty()),
         "{body}"
     );
+}
+
+/// The `event:` names and parsed `data:` of a finished Server-Sent Events body.
+pub fn sse_events(body: &str) -> Vec<(String, Value)> {
+    let mut out = Vec::new();
+    let mut event = String::new();
+    for line in body.lines() {
+        if let Some(e) = line.strip_prefix("event:") {
+            event = e.trim().to_string();
+        } else if let Some(Ok(v)) = line
+            .strip_prefix("data:")
+            .map(|d| serde_json::from_str(d.trim()))
+        {
+            out.push((event.clone(), v));
+        }
+    }
+    out
 }
