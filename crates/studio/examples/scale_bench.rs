@@ -13,7 +13,6 @@
 mod cluster;
 
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use cluster::{Cluster, Proc};
@@ -58,49 +57,17 @@ async fn run_batch(
     for s in submits {
         jobs.push(s.await.map_err(|e| e.to_string())??);
     }
-    // Poll the jobs (newest last: when it is done the earlier ones mostly are).
-    let mut pending: Vec<String> = jobs;
-    while let Some(job) = pending.last().cloned() {
-        let j: Value = client
-            .get(format!("{base}/api/jobs/{job}"))
-            .send()
-            .await
-            .map_err(|e| e.to_string())?
-            .json()
-            .await
-            .map_err(|e| e.to_string())?;
-        match j["status"].as_str() {
-            Some("succeeded") => {
-                pending.pop();
-                continue;
-            }
-            Some("failed" | "cancelled") => return Err(format!("job ended: {j}")),
-            _ => {}
-        }
-        if started.elapsed() > Duration::from_secs(600) {
-            return Err("timed out".into());
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
+    // Newest first: when it is done the earlier ones mostly are.
+    let deadline = started + Duration::from_secs(600);
+    for job in jobs.iter().rev() {
+        cluster::job_succeeded(client, base, job, deadline, Duration::from_millis(5)).await?;
     }
     Ok(started.elapsed())
 }
 
-async fn sample_melody(client: &reqwest::Client, base: &str) -> String {
-    let v: Value = client
-        .post(format!("{base}/api/melodies"))
-        .json(&json!({"sample": "twinkle"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    v["id"].as_str().expect("a melody id").to_string()
-}
-
 /// One measurement: warm up, then time `count` compositions.
 async fn measure(client: &reqwest::Client, base: &str, model: &str, count: usize) -> f64 {
-    let melody = sample_melody(client, base).await;
+    let melody = cluster::sample_melody(client, base, "twinkle").await;
     run_batch(client, base, &melody, model, 8, 1_000_000)
         .await
         .expect("warm-up");
@@ -149,16 +116,8 @@ async fn main() {
         let port = cluster::free_port();
         let data = work.path().join("embedded");
         let mut child = Proc {
-            child: Command::new(&bin)
-                .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
-                .arg("--data-dir")
-                .arg(&data)
-                .arg("--models-dir")
-                .arg(&models)
+            child: cluster::serve_command(&bin, port, &data, &models)
                 .args(["--max-jobs-per-user", "100000"])
-                .env("RUST_LOG", "warn")
-                .stdout(Stdio::null())
-                .stderr(Stdio::inherit())
                 .spawn()
                 .expect("start orchestrion serve"),
             base: None,

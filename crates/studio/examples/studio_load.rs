@@ -5,10 +5,15 @@
 //!
 //! Usage: studio_load <path/to/orchestrion> <models-dir> [model-name]
 
-use std::process::{Command, Stdio};
+#[path = "../tests/common/cluster.rs"]
+#[allow(dead_code)]
+mod cluster;
+
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
+use cluster::Proc;
+use serde_json::json;
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
@@ -32,15 +37,12 @@ async fn compose_once(
     model: &str,
     seed: u64,
 ) -> Result<(), String> {
-    let r: Value = client
-        .post(format!("{base}/api/compositions"))
-        .json(&json!({"melody_id": melody, "model": model, "bars": 8, "seed": seed}))
-        .send()
-        .await
-        .map_err(|e| e.to_string())?
-        .json()
-        .await
-        .map_err(|e| e.to_string())?;
+    let r = cluster::try_json(
+        client
+            .post(format!("{base}/api/compositions"))
+            .json(&json!({"melody_id": melody, "model": model, "bars": 8, "seed": seed})),
+    )
+    .await?;
     let job = r["job"]["id"]
         .as_str()
         .ok_or(format!("no job: {r}"))?
@@ -49,26 +51,8 @@ async fn compose_once(
         .as_str()
         .unwrap_or_default()
         .to_string();
-    let started = Instant::now();
-    loop {
-        let j: Value = client
-            .get(format!("{base}/api/jobs/{job}"))
-            .send()
-            .await
-            .map_err(|e| e.to_string())?
-            .json()
-            .await
-            .map_err(|e| e.to_string())?;
-        match j["status"].as_str() {
-            Some("succeeded") => break,
-            Some("failed" | "cancelled") => return Err(format!("job ended: {j}")),
-            _ => {}
-        }
-        if started.elapsed() > Duration::from_secs(30) {
-            return Err("timeout".into());
-        }
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    cluster::job_succeeded(client, base, &job, deadline, Duration::from_millis(2)).await?;
     let midi = client
         .get(format!("{base}/api/compositions/{id}/midi"))
         .send()
@@ -90,71 +74,29 @@ async fn main() {
     }
     let (bin, models) = (&args[1], &args[2]);
     let data = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = cluster::free_port();
     let base = format!("http://127.0.0.1:{port}");
-    let mut server = Command::new(bin)
-        .args([
-            "serve",
-            "--bind",
-            &format!("127.0.0.1:{port}"),
-            "--models-dir",
-            models,
-            "--max-jobs-per-user",
-            "10000",
-        ])
-        .arg("--data-dir")
-        .arg(data.path())
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("start server");
+    let mut server = Proc {
+        child: cluster::serve_command(Path::new(bin), port, data.path(), Path::new(models))
+            .args(["--max-jobs-per-user", "10000"])
+            .spawn()
+            .expect("start server"),
+        base: None,
+    };
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(600)
         .timeout(Duration::from_secs(60))
         .build()
         .unwrap();
-    let started = Instant::now();
-    while client
-        .get(format!("{base}/readyz"))
-        .send()
-        .await
-        .map(|r| r.status() != 200)
-        .unwrap_or(true)
-    {
-        assert!(
-            started.elapsed() < Duration::from_secs(120),
-            "server not ready"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let models_json: Value = client
-        .get(format!("{base}/api/models"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    cluster::wait_ready(&client, &base).await;
+    let models_json = cluster::get_json(&client, &format!("{base}/api/models")).await;
     let model = args.get(3).cloned().unwrap_or_else(|| {
         models_json["items"][0]["name"]
             .as_str()
             .expect("a model")
             .to_string()
     });
-    let melody: Value = client
-        .post(format!("{base}/api/melodies"))
-        .json(&json!({"sample": "ode_to_joy"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let melody = melody["id"].as_str().unwrap().to_string();
+    let melody = cluster::sample_melody(&client, &base, "ode_to_joy").await;
 
     // 1. Latency: sequential, 8 bars, POST → MIDI downloaded.
     for seed in 0..3 {
@@ -225,12 +167,8 @@ async fn main() {
         }
     }
     let burst_ms = t.elapsed().as_secs_f64() * 1000.0;
-    let rss = peak_rss_mib(server.id());
-
-    let _ = Command::new("kill")
-        .args(["-TERM", &server.id().to_string()])
-        .status();
-    let _ = server.wait();
+    let rss = peak_rss_mib(server.child.id());
+    server.terminate(Duration::from_secs(20));
 
     println!("| measure | result | target |");
     println!("|---|---|---|");

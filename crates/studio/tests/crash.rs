@@ -32,18 +32,13 @@ async fn kill_9_mid_composition_then_restart_completes_every_job() {
 
     let mut server = spawn_restartable_server(&bin, port, &data, &models, database.as_deref());
     cluster::wait_ready(&client, &base).await;
-    let melody = post_json(
-        &client,
-        &format!("{base}/api/melodies"),
-        &json!({"sample": "ode_to_joy"}),
-    )
-    .await;
+    let melody = cluster::sample_melody(&client, &base, "ode_to_joy").await;
     let mut jobs = Vec::new();
     for seed in 0..4 {
         let r = post_json(
             &client,
             &format!("{base}/api/compositions"),
-            &json!({"melody_id": melody["id"], "model": "tiny", "bars": 256, "candidates": 8, "seed": seed}),
+            &json!({"melody_id": melody, "model": "tiny", "bars": 256, "candidates": 8, "seed": seed}),
         )
         .await;
         jobs.push((

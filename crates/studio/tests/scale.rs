@@ -120,16 +120,11 @@ async fn kill_9_a_worker_mid_generation_the_other_finishes_it() {
     let base = api.base.clone().unwrap();
     let mut first = s.cluster.spawn_worker(1);
 
-    let melody = post_json(
-        &s.client,
-        &format!("{base}/api/melodies"),
-        &json!({"sample": "ode_to_joy"}),
-    )
-    .await;
+    let melody = cluster::sample_melody(&s.client, &base, "ode_to_joy").await;
     let r = post_json(
         &s.client,
         &format!("{base}/api/compositions"),
-        &json!({"melody_id": melody["id"], "model": "tiny", "bars": 256, "candidates": 8, "seed": 5}),
+        &json!({"melody_id": melody, "model": "tiny", "bars": 256, "candidates": 8, "seed": 5}),
     )
     .await;
     let id = r["composition"]["id"].as_str().unwrap().to_string();
@@ -301,18 +296,13 @@ async fn a_postgres_restart_mid_run_loses_no_jobs() {
     let base = api.base.clone().unwrap();
     let workers = [s.cluster.spawn_worker(1), s.cluster.spawn_worker(1)];
 
-    let melody = post_json(
-        &s.client,
-        &format!("{base}/api/melodies"),
-        &json!({"sample": "twinkle"}),
-    )
-    .await;
+    let melody = cluster::sample_melody(&s.client, &base, "twinkle").await;
     let mut jobs = Vec::new();
     for seed in 0..6 {
         let r = post_json(
             &s.client,
             &format!("{base}/api/compositions"),
-            &json!({"melody_id": melody["id"], "model": "tiny", "bars": 128, "candidates": 4, "seed": seed}),
+            &json!({"melody_id": melody, "model": "tiny", "bars": 128, "candidates": 4, "seed": seed}),
         )
         .await;
         jobs.push((
@@ -356,13 +346,7 @@ async fn five_hundred_concurrent_composes_across_two_api_processes() {
     ];
     let bases: Vec<String> = apis.iter().map(|a| a.base.clone().unwrap()).collect();
     let workers = [s.cluster.spawn_worker(2), s.cluster.spawn_worker(2)];
-    let melody = post_json(
-        &s.client,
-        &format!("{}/api/melodies", bases[0]),
-        &json!({"sample": "twinkle"}),
-    )
-    .await;
-    let melody_id = melody["id"].as_str().unwrap().to_string();
+    let melody_id = cluster::sample_melody(&s.client, &bases[0], "twinkle").await;
 
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(120))

@@ -334,6 +334,47 @@ pub async fn poll_json(
     }
 }
 
+/// Sends `request` and reads its JSON answer, any failure as a message.
+pub async fn try_json(request: reqwest::RequestBuilder) -> Result<Value, String> {
+    let r = request.send().await.map_err(|e| e.to_string())?;
+    r.json().await.map_err(|e| e.to_string())
+}
+
+/// Creates a melody from a shipped sample; returns its id.
+pub async fn sample_melody(client: &reqwest::Client, base: &str, sample: &str) -> String {
+    let melody = post_json(
+        client,
+        &format!("{base}/api/melodies"),
+        &serde_json::json!({"sample": sample}),
+    )
+    .await;
+    melody["id"].as_str().expect("a melody id").to_string()
+}
+
+/// Polls a job every `every` until it ends: `Ok` once it succeeded, `Err` when it failed, was
+/// cancelled, could not be read or was not done by `deadline` (the benchmarks report failures
+/// instead of panicking).
+pub async fn job_succeeded(
+    client: &reqwest::Client,
+    base: &str,
+    job: &str,
+    deadline: Instant,
+    every: Duration,
+) -> Result<(), String> {
+    loop {
+        let j = try_json(client.get(format!("{base}/api/jobs/{job}"))).await?;
+        match j["status"].as_str() {
+            Some("succeeded") => return Ok(()),
+            Some("failed" | "cancelled") => return Err(format!("job ended: {j}")),
+            _ => {}
+        }
+        if Instant::now() > deadline {
+            return Err(format!("job {job} timed out"));
+        }
+        tokio::time::sleep(every).await;
+    }
+}
+
 /// Polls a job until its status satisfies `done` (bounded by `within`); returns it.
 pub async fn wait_job(
     client: &reqwest::Client,
