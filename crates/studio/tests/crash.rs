@@ -6,37 +6,24 @@ use crate::common;
 
 use std::time::{Duration, Instant};
 
-use common::cluster::{self, finished, get_json, post_json, spawn_restartable_server, wait_job};
+use common::cluster::{self, finished, get_json, post_json, wait_job};
+use common::restartable_server::RestartableServer;
 use serde_json::json;
 
 #[tokio::test]
 async fn kill_9_mid_composition_then_restart_completes_every_job() {
-    let Some(bin) = cluster::binary() else {
-        eprintln!(
-            "skipping: the orchestrion binary is not built (cargo build -p orchestrion, or set ORCHESTRION_BIN)"
-        );
-        return;
-    };
-    let dir = tempfile::tempdir().unwrap();
-    let models = dir.path().join("models");
-    common::write_test_model(&models, "tiny");
-    let data = dir.path().join("data");
     // The same database for both lives of the server (Postgres when the suite runs on it).
     let database = common::database::for_test_server().await;
-    let port = cluster::free_port();
-    let base = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap();
-
-    let mut server = spawn_restartable_server(&bin, port, &data, &models, database.as_deref());
-    cluster::wait_ready(&client, &base).await;
-    let melody = cluster::sample_melody(&client, &base, "ode_to_joy").await;
+    let Some(server) = RestartableServer::new(database) else {
+        return;
+    };
+    let (client, base) = (&server.client, &server.base);
+    let mut process = server.start().await;
+    let melody = cluster::sample_melody(client, base, "ode_to_joy").await;
     let mut jobs = Vec::new();
     for seed in 0..4 {
         let r = post_json(
-            &client,
+            client,
             &format!("{base}/api/compositions"),
             &json!({"melody_id": melody, "model": "tiny", "bars": 256, "candidates": 8, "seed": seed}),
         )
@@ -51,7 +38,7 @@ async fn kill_9_mid_composition_then_restart_completes_every_job() {
     let started = Instant::now();
     let killed_job = 'wait: loop {
         for (_, job) in &jobs {
-            let j = get_json(&client, &format!("{base}/api/jobs/{job}")).await;
+            let j = get_json(client, &format!("{base}/api/jobs/{job}")).await;
             if j["status"] == "running" {
                 break 'wait job.clone();
             }
@@ -62,12 +49,11 @@ async fn kill_9_mid_composition_then_restart_completes_every_job() {
         );
         tokio::time::sleep(Duration::from_millis(5)).await;
     };
-    server.kill9();
+    process.kill9();
 
-    let mut server = spawn_restartable_server(&bin, port, &data, &models, database.as_deref());
-    cluster::wait_ready(&client, &base).await;
+    let mut process = server.start().await;
     for (composition, job) in &jobs {
-        let j = wait_job(&client, &base, job, Duration::from_secs(300), finished).await;
+        let j = wait_job(client, base, job, Duration::from_secs(300), finished).await;
         assert_eq!(j["status"], "succeeded", "{j}");
         if job == &killed_job {
             assert_eq!(
@@ -75,7 +61,7 @@ async fn kill_9_mid_composition_then_restart_completes_every_job() {
                 "the killed attempt counts, the re-run completes: {j}"
             );
         }
-        let c = get_json(&client, &format!("{base}/api/compositions/{composition}")).await;
+        let c = get_json(client, &format!("{base}/api/compositions/{composition}")).await;
         assert_eq!(c["status"], "succeeded");
         let midi = client
             .get(format!("{base}/api/compositions/{composition}/midi"))
@@ -88,7 +74,7 @@ async fn kill_9_mid_composition_then_restart_completes_every_job() {
         orchestrion_music::Song::from_midi_bytes(&bytes, &orchestrion_music::Limits::default())
             .expect("MIDI parses");
         let roll = get_json(
-            &client,
+            client,
             &format!("{base}/api/compositions/{composition}/roll"),
         )
         .await;
@@ -97,12 +83,12 @@ async fn kill_9_mid_composition_then_restart_completes_every_job() {
             "all 256 bars are there"
         );
     }
-    let list = get_json(&client, &format!("{base}/api/compositions")).await;
+    let list = get_json(client, &format!("{base}/api/compositions")).await;
     assert_eq!(list["total"], 4, "nothing lost");
 
     // Graceful stop on SIGTERM.
     assert!(
-        server.terminate(Duration::from_secs(20)),
+        process.terminate(Duration::from_secs(20)),
         "server did not stop with a clean exit within 20 s of SIGTERM"
     );
 }

@@ -10,6 +10,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::cluster::{self, has_ended};
+use common::restartable_server::RestartableServer;
 use common::training_data::{archive_upload, band_archive, band_midi, zip_of};
 use common::{Options, TestServer, assert_error, sse_events};
 use orchestrion_music::{Grid, PianoRoll, PlaneSpec, Song, TrackRole};
@@ -379,22 +380,11 @@ async fn failed_and_cancelled_runs_leave_no_work_folder() {
 /// and must not record again the steps the killed attempt already recorded.
 #[tokio::test]
 async fn a_resumed_training_attempt_records_each_step_once() {
-    let Some(bin) = cluster::binary() else {
-        eprintln!("skipping: the orchestrion binary is not built (cargo build -p orchestrion)");
+    let Some(server) = RestartableServer::new(None) else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let models = dir.path().join("models");
-    common::write_test_model(&models, "tiny");
-    let data = dir.path().join("data");
-    let port = cluster::free_port();
-    let base = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap();
-    let mut server = cluster::spawn_restartable_server(&bin, port, &data, &models, None);
-    cluster::wait_ready(&client, &base).await;
+    let (client, base, data) = (&server.client, &server.base, &server.data);
+    let mut process = server.start().await;
 
     // steps / 4 = a checkpoint every 50 steps.
     let steps = 200u64;
@@ -414,27 +404,25 @@ async fn a_resumed_training_attempt_records_each_step_once() {
     let job_id = body["job"]["id"].as_str().unwrap().to_string();
 
     // Kill a few steps after the first checkpoint, before the second.
-    let run =
-        cluster::wait_training_run(&client, &base, &run_id, Duration::from_secs(240), |run| {
-            assert_ne!(run["status"], "failed", "{run}");
-            run["step"].as_u64().unwrap_or(0) >= every + 3
-        })
-        .await;
+    let run = cluster::wait_training_run(client, base, &run_id, Duration::from_secs(240), |run| {
+        assert_ne!(run["status"], "failed", "{run}");
+        run["step"].as_u64().unwrap_or(0) >= every + 3
+    })
+    .await;
     let killed_at = run["step"].as_u64().unwrap();
-    server.kill9();
+    process.kill9();
     assert!(
         killed_at < 2 * every,
         "killed at step {killed_at}: past the second checkpoint, the test proves nothing"
     );
 
-    let server = cluster::spawn_restartable_server(&bin, port, &data, &models, None);
-    cluster::wait_ready(&client, &base).await;
+    let process = server.start().await;
     let run =
-        cluster::wait_training_run(&client, &base, &run_id, Duration::from_secs(300), has_ended)
+        cluster::wait_training_run(client, base, &run_id, Duration::from_secs(300), has_ended)
             .await;
     assert_eq!(run["status"], "succeeded", "{run}");
     assert_eq!(run["step"], steps);
-    let job = cluster::get_json(&client, &format!("{base}/api/jobs/{job_id}")).await;
+    let job = cluster::get_json(client, &format!("{base}/api/jobs/{job_id}")).await;
     assert_eq!(job["attempts"], 2, "{job}");
 
     let text = client
@@ -464,5 +452,5 @@ async fn a_resumed_training_attempt_records_each_step_once() {
         "the work folder went with the run"
     );
 
-    drop(server);
+    drop(process);
 }

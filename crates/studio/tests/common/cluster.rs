@@ -256,27 +256,6 @@ pub fn serve_command(bin: &Path, port: u16, data: &Path, models: &Path) -> Comma
     cmd
 }
 
-/// Starts the embedded studio with one worker and a 2 s lease, so that a job whose server was
-/// killed is taken again soon after a restart on the same `port`, `data` and `database`
-/// (`None`: the SQLite file in `data`).
-pub fn spawn_restartable_server(
-    bin: &Path,
-    port: u16,
-    data: &Path,
-    models: &Path,
-    database: Option<&str>,
-) -> Proc {
-    let mut cmd = serve_command(bin, port, data, models);
-    cmd.args(["--workers", "1", "--lease-secs", "2"]);
-    if let Some(url) = database {
-        cmd.env("ORCHESTRION_DATABASE_URL", url);
-    }
-    Proc {
-        child: cmd.spawn().expect("start orchestrion serve"),
-        base: Some(format!("http://127.0.0.1:{port}")),
-    }
-}
-
 /// Polls `/readyz` until 200 (bounded).
 pub async fn wait_ready(client: &reqwest::Client, base: &str) {
     let started = Instant::now();

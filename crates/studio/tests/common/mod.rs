@@ -6,6 +6,7 @@
 pub mod blob_backend;
 pub mod cluster;
 pub mod database;
+pub mod restartable_server;
 pub mod training_data;
 
 use std::path::{Path, PathBuf};
