@@ -142,57 +142,36 @@ async fn keyboard_notes_and_bad_input_get_clear_errors() {
     assert_eq!(m["notes"][1]["velocity"], 90);
     let melody_id = m["id"].as_str().unwrap();
 
-    assert_error(s.post_json("/api/melodies", &json!({"tempo_bpm": 96, "meter": {"numerator": 4, "denominator": 4}, "notes": [{"pitch": 200, "start_beats": 0, "duration_beats": 1}]}), None).await, 422, "validation").await;
-    assert_error(
-        s.post_json(
-            "/api/melodies",
-            &json!({"tempo_bpm": 96, "meter": {"numerator": 4, "denominator": 4}, "notes": []}),
-            None,
-        )
-        .await,
-        422,
-        "validation",
-    )
-    .await;
-    assert_error(
-        s.post_json("/api/melodies", &json!({"sample": "nope"}), None)
-            .await,
-        422,
-        "validation",
-    )
-    .await;
     let many: Vec<Value> = (0..10_001)
         .map(|i| json!({"pitch": 60, "start_beats": (i % 900) as f64, "duration_beats": 0.25}))
         .collect();
-    assert_error(
-        s.post_json(
-            "/api/melodies",
-            &json!({"tempo_bpm": 96, "meter": {"numerator": 4, "denominator": 4}, "notes": many}),
-            None,
+    for body in [
+        json!({"tempo_bpm": 96, "meter": {"numerator": 4, "denominator": 4}, "notes": [{"pitch": 200, "start_beats": 0, "duration_beats": 1}]}),
+        json!({"tempo_bpm": 96, "meter": {"numerator": 4, "denominator": 4}, "notes": []}),
+        json!({"sample": "nope"}),
+        json!({"tempo_bpm": 96, "meter": {"numerator": 4, "denominator": 4}, "notes": many}),
+    ] {
+        assert_error(
+            s.post_json("/api/melodies", &body, None).await,
+            422,
+            "validation",
         )
-        .await,
-        422,
-        "validation",
-    )
-    .await;
-    let r = s
-        .client
-        .post(s.url("/api/melodies"))
-        .header("content-type", "application/json")
-        .body("{not json")
-        .send()
-        .await
-        .unwrap();
-    assert_error(r, 400, "bad_request").await;
-    let r = s
-        .client
-        .post(s.url("/api/melodies"))
-        .header("content-type", "text/plain")
-        .body("hi")
-        .send()
-        .await
-        .unwrap();
-    assert_error(r, 415, "unsupported_media_type").await;
+        .await;
+    }
+    for (content_type, body, status, code) in [
+        ("application/json", "{not json", 400, "bad_request"),
+        ("text/plain", "hi", 415, "unsupported_media_type"),
+    ] {
+        let r = s
+            .client
+            .post(s.url("/api/melodies"))
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_error(r, status, code).await;
+    }
 
     for body in [
         json!({"melody_id": melody_id, "model": "tiny", "bars": 0}),
@@ -337,37 +316,21 @@ async fn other_users_get_404_for_everything_of_mine() {
     ] {
         assert_error(s.get(&path, bob).await, 404, "not_found").await;
     }
-    assert_error(
+    for r in [
         s.post_json(&format!("/api/compositions/{id}/share"), &json!({}), bob)
             .await,
-        404,
-        "not_found",
-    )
-    .await;
-    assert_error(
         s.delete(&format!("/api/compositions/{id}/share"), bob)
             .await,
-        404,
-        "not_found",
-    )
-    .await;
-    assert_error(
         s.delete(&format!("/api/compositions/{id}"), bob).await,
-        404,
-        "not_found",
-    )
-    .await;
-    assert_error(
         s.post_json(
             "/api/compositions",
             &json!({"melody_id": melody_id, "model": "tiny"}),
             bob,
         )
         .await,
-        404,
-        "not_found",
-    )
-    .await;
+    ] {
+        assert_error(r, 404, "not_found").await;
+    }
     let bobs = s.get_json("/api/compositions", bob).await;
     assert_eq!(bobs["total"], 0);
     // Still there for its owner.
@@ -464,18 +427,12 @@ async fn share_links_are_public_until_revoked() {
             .status(),
         204
     );
-    assert_error(
-        s.get(&format!("/api/shared/{token}"), None).await,
-        404,
-        "not_found",
-    )
-    .await;
-    assert_error(
-        s.get(&format!("/api/shared/{token}/midi"), None).await,
-        404,
-        "not_found",
-    )
-    .await;
+    for path in [
+        format!("/api/shared/{token}"),
+        format!("/api/shared/{token}/midi"),
+    ] {
+        assert_error(s.get(&path, None).await, 404, "not_found").await;
+    }
     let c = s.get_json(&format!("/api/compositions/{id}"), alice).await;
     assert!(c["share"].is_null());
     // A new share is a new token; the old one stays dead.
@@ -657,13 +614,7 @@ async fn a_tiny_run_trains_from_a_zip_streams_losses_publishes_and_composes() {
     assert!(!song.tracks.is_empty());
 
     // Publishing makes it a model that compose can use at once, and on the next start.
-    let r = s
-        .post_json(
-            &format!("/api/training-runs/{run_id}/publish"),
-            &json!({"name": "my-band"}),
-            None,
-        )
-        .await;
+    let r = s.publish(&run_id, "my-band").await;
     assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
     let model: Value = r.json().await.unwrap();
     assert_eq!(model["name"], "my-band");
@@ -690,13 +641,7 @@ async fn a_tiny_run_trains_from_a_zip_streams_losses_publishes_and_composes() {
             .any(|m| m["name"] == "my-band"),
         "{models}"
     );
-    let again = s
-        .post_json(
-            &format!("/api/training-runs/{run_id}/publish"),
-            &json!({"name": "my-band"}),
-            None,
-        )
-        .await;
+    let again = s.publish(&run_id, "my-band").await;
     assert_error(again, 409, "conflict").await;
     let run = s
         .get_json(&format!("/api/training-runs/{run_id}"), None)
@@ -704,15 +649,12 @@ async fn a_tiny_run_trains_from_a_zip_streams_losses_publishes_and_composes() {
     assert_eq!(run["published_model"], "my-band");
 
     let melody = s.sample_melody("twinkle", None).await;
-    let r = s
-        .post_json(
-            "/api/compositions",
+    let body = s
+        .request_composition(
             &json!({"melody_id": melody, "model": "my-band", "bars": 4, "seed": 3}),
             None,
         )
         .await;
-    assert_eq!(r.status(), 202, "{}", r.text().await.unwrap());
-    let body: Value = r.json().await.unwrap();
     let job = s.wait_job(body["job"]["id"].as_str().unwrap(), None).await;
     assert_eq!(job["status"], "succeeded", "{job}");
     let id = body["composition"]["id"].as_str().unwrap();
@@ -754,13 +696,7 @@ async fn a_running_training_run_can_be_cancelled() {
         .await;
     assert_eq!(run["status"], "cancelled");
     assert!(run["step"].as_i64().unwrap() < 100000);
-    let r = s
-        .post_json(
-            &format!("/api/training-runs/{run_id}/publish"),
-            &json!({"name": "long"}),
-            None,
-        )
-        .await;
+    let r = s.publish(&run_id, "long").await;
     assert_error(r, 409, "conflict").await;
     s.stop().await;
 }

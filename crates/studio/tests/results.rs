@@ -36,15 +36,12 @@ async fn stored_song(s: &TestServer, id: &str) -> Song {
 async fn composition_metrics_are_measured_on_the_generated_song() {
     let (s, _) = TestServer::start(Options::default()).await;
     let melody_id = s.sample_melody("ode_to_joy", None).await;
-    let r = s
-        .post_json(
-            "/api/compositions",
+    let accepted = s
+        .request_composition(
             &json!({"melody_id": melody_id, "model": "tiny", "bars": 8, "seed": 5}),
             None,
         )
         .await;
-    assert_eq!(r.status(), 202);
-    let accepted: Value = r.json().await.unwrap();
     // Nothing is measured yet, and nothing is made up.
     assert!(accepted["composition"]["metrics"].is_null(), "{accepted}");
     let id = accepted["composition"]["id"].as_str().unwrap().to_string();
@@ -313,13 +310,7 @@ async fn recipes_are_found_by_the_search_order_and_hostile_names_refused() {
         )
         .expect("a sample is a whole MIDI file");
     }
-    let r = s
-        .post_json(
-            &format!("/api/training-runs/{run_id}/publish"),
-            &json!({"name": "mini-band"}),
-            None,
-        )
-        .await;
+    let r = s.publish(&run_id, "mini-band").await;
     assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
     assert!(
         data.join("models/mini-band/generator.safetensors")

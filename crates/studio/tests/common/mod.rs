@@ -204,6 +204,12 @@ impl TestServer {
         cluster::wait_training_run(&self.client, &self.base, run_id, within, done).await
     }
 
+    /// Publishes a finished training run's model under `name`.
+    pub async fn publish(&self, run_id: &str, name: &str) -> reqwest::Response {
+        let path = format!("/api/training-runs/{run_id}/publish");
+        self.post_json(&path, &json!({"name": name}), None).await
+    }
+
     /// Creates a melody from a shipped sample; returns its id.
     pub async fn sample_melody(&self, sample: &str, token: Option<&str>) -> String {
         let r = self
@@ -216,26 +222,26 @@ impl TestServer {
             .to_string()
     }
 
-    /// Asks for a composition; returns (composition id, job id).
+    /// Asks for a composition of the tiny model (seed 7); returns (composition id, job id).
     pub async fn compose(
         &self,
         melody_id: &str,
         bars: u32,
         token: Option<&str>,
     ) -> (String, String) {
-        let r = self
-            .post_json(
-                "/api/compositions",
-                &json!({"melody_id": melody_id, "model": "tiny", "bars": bars, "seed": 7}),
-                token,
-            )
-            .await;
-        assert_eq!(r.status(), 202, "{}", r.text().await.unwrap());
-        let body: Value = r.json().await.unwrap();
+        let body = json!({"melody_id": melody_id, "model": "tiny", "bars": bars, "seed": 7});
+        let accepted = self.request_composition(&body, token).await;
         (
-            body["composition"]["id"].as_str().unwrap().to_string(),
-            body["job"]["id"].as_str().unwrap().to_string(),
+            accepted["composition"]["id"].as_str().unwrap().to_string(),
+            accepted["job"]["id"].as_str().unwrap().to_string(),
         )
+    }
+
+    /// Asks for a composition as `body` describes it; returns the accepted composition and job.
+    pub async fn request_composition(&self, body: &Value, token: Option<&str>) -> Value {
+        let r = self.post_json("/api/compositions", body, token).await;
+        assert_eq!(r.status(), 202, "{}", r.text().await.unwrap());
+        r.json().await.unwrap()
     }
 
     /// Polls a job until it ends; returns it.
