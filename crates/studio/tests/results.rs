@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use common::cluster::{self, has_ended};
 use common::restartable_server::RestartableServer;
-use common::training_data::{archive_upload, band_archive, band_midi, zip_of};
+use common::training_data::{band_archive, band_midi, start_training_run, zip_of};
 use common::{Options, TestServer, assert_error, sse_events};
 use orchestrion_music::{Grid, PianoRoll, PlaneSpec, Song, TrackRole};
 use serde_json::{Value, json};
@@ -382,17 +382,7 @@ async fn a_resumed_training_attempt_records_each_step_once() {
     let every = steps / 4;
     let config = json!({"name": "resume", "roles": ["drums", "bass"], "steps": steps,
         "learning_rate": 0.0002, "critic_updates": 1});
-    let body: Value = client
-        .post(format!("{base}/api/training-runs"))
-        .multipart(archive_upload(band_archive(4), &config))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let run_id = body["training_run"]["id"].as_str().unwrap().to_string();
-    let job_id = body["job"]["id"].as_str().unwrap().to_string();
+    let (run_id, job_id) = start_training_run(client, base, band_archive(4), &config).await;
 
     // Kill a few steps after the first checkpoint, before the second.
     let run = cluster::wait_training_run(client, base, &run_id, Duration::from_secs(240), |run| {

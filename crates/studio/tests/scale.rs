@@ -18,7 +18,7 @@ use common::blob_backend::s3_server;
 use common::cluster::{
     self, Cluster, Proc, finished, get_json, post_json, wait_job, wait_training_run,
 };
-use common::training_data::{archive_upload, band_archive};
+use common::training_data::{band_archive, start_training_run};
 use serde_json::{Value, json};
 use sqlx::Connection;
 
@@ -174,17 +174,7 @@ async fn kill_9_a_worker_mid_training_the_other_finishes_it() {
     let steps = 60;
     let config = json!({"name": "fault-band", "roles": ["drums", "bass", "piano"], "steps": steps,
         "learning_rate": 0.0002, "critic_updates": 1});
-    let r = s
-        .client
-        .post(format!("{base}/api/training-runs"))
-        .multipart(archive_upload(band_archive(6), &config))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 202, "{}", r.text().await.unwrap());
-    let body: Value = r.json().await.unwrap();
-    let run_id = body["training_run"]["id"].as_str().unwrap().to_string();
-    let job = body["job"]["id"].as_str().unwrap().to_string();
+    let (run_id, job) = start_training_run(&s.client, &base, band_archive(6), &config).await;
 
     // Kill once training has made progress (some steps done, not all).
     let run = wait_training_run(&s.client, &base, &run_id, Duration::from_secs(120), |run| {

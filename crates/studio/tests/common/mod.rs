@@ -185,13 +185,7 @@ impl TestServer {
 
     /// Starts a training run from an archive; returns (run id, job id).
     pub async fn start_training_run(&self, archive: Vec<u8>, config: &Value) -> (String, String) {
-        let r = self.post_training_archive(archive, config).await;
-        assert_eq!(r.status(), 202, "{}", r.text().await.unwrap());
-        let body: Value = r.json().await.unwrap();
-        (
-            body["training_run"]["id"].as_str().unwrap().to_string(),
-            body["job"]["id"].as_str().unwrap().to_string(),
-        )
+        training_data::start_training_run(&self.client, &self.base, archive, config).await
     }
 
     /// Polls a training run until `done` holds for it (bounded by `within`); returns it.

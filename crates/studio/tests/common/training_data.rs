@@ -89,6 +89,28 @@ pub fn band_archive(count: u8) -> Vec<u8> {
     zip_of(&songs)
 }
 
+/// Starts a training run on the studio at `base` from an uploaded archive; returns (run id,
+/// job id).
+pub async fn start_training_run(
+    client: &reqwest::Client,
+    base: &str,
+    archive: Vec<u8>,
+    config: &Value,
+) -> (String, String) {
+    let r = client
+        .post(format!("{base}/api/training-runs"))
+        .multipart(archive_upload(archive, config))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202, "{}", r.text().await.unwrap());
+    let body: Value = r.json().await.unwrap();
+    (
+        body["training_run"]["id"].as_str().unwrap().to_string(),
+        body["job"]["id"].as_str().unwrap().to_string(),
+    )
+}
+
 /// The multipart body of `POST /api/training-runs` from an uploaded archive.
 pub fn archive_upload(archive: Vec<u8>, config: &Value) -> reqwest::multipart::Form {
     reqwest::multipart::Form::new()
