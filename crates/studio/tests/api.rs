@@ -681,13 +681,7 @@ async fn a_running_training_run_can_be_cancelled() {
         run["step"].as_i64().unwrap_or(0) >= 1
     })
     .await;
-    let r = s
-        .post_json(
-            &format!("/api/training-runs/{run_id}/cancel"),
-            &json!({}),
-            None,
-        )
-        .await;
+    let r = s.cancel_training_run(&run_id).await;
     assert_eq!(r.status(), 202);
     let job = s.wait_job(&job_id, None).await;
     assert_eq!(job["status"], "cancelled", "{job}");

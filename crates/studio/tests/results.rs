@@ -354,13 +354,7 @@ async fn failed_and_cancelled_runs_leave_no_work_folder() {
         data.join("training").join(&run_id).is_dir(),
         "a running run works in its folder"
     );
-    let r = s
-        .post_json(
-            &format!("/api/training-runs/{run_id}/cancel"),
-            &json!({}),
-            None,
-        )
-        .await;
+    let r = s.cancel_training_run(&run_id).await;
     assert_eq!(r.status(), 202);
     assert_eq!(s.wait_job(&job_id, None).await["status"], "cancelled");
     assert_work_folder_removed(&data, &run_id).await;

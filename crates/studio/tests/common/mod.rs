@@ -198,6 +198,12 @@ impl TestServer {
         cluster::wait_training_run(&self.client, &self.base, run_id, within, done).await
     }
 
+    /// Asks a training run to stop.
+    pub async fn cancel_training_run(&self, run_id: &str) -> reqwest::Response {
+        let path = format!("/api/training-runs/{run_id}/cancel");
+        self.post_json(&path, &json!({}), None).await
+    }
+
     /// Publishes a finished training run's model under `name`.
     pub async fn publish(&self, run_id: &str, name: &str) -> reqwest::Response {
         let path = format!("/api/training-runs/{run_id}/publish");
