@@ -37,7 +37,7 @@ def missed(report):
         return f"{met}: every quality target of issue 6 is met on the validation melodies."
     # What each missed metric means for a listener, in the words of docs/metrics.md.
     meaning = {"notes/bar": "note density", "EB": "empty bars", "UPC": "pitch classes per bar",
-               "PCE": "pitch-class variety", "QN": "notes lasting at least 3 sixteenths", "PR": "chords (polyphony)", "IS": "notes in the melody's key",
+               "PCE": "pitch-class variety", "QN": "notes lasting at least 3 sixteenths", "PR": "polyphony", "IS": "notes in the melody's key",
                "GC": "groove consistency", "DP": "drum pattern",
                "tonal distance matched < shuffled": "harmony following the melody",
                "seams": "continuity across generation windows"}
