@@ -1,7 +1,7 @@
 //! Benchmark of the GAN against the same architecture in PyTorch (`bench/torch_gan.py`), run
 //! in the same process tree so both see the same machine load.
 //!
-//! Per model config (`candidates/chorale/config.json` and the 4-track
+//! Per model config (`models/chorale/config.json` and the 4-track
 //! `bench/configs/pop4.json`):
 //! - generation of 8 bars × the config's tracks at batch 1: the network part window by window
 //!   as `inference.rs` does it (generator, sigmoid, paste, critic, probabilities to the host),
@@ -544,7 +544,7 @@ fn main() {
     );
 
     let configs = [
-        root.join("candidates/chorale/config.json"),
+        root.join("models/chorale/config.json"),
         root.join("bench/configs/pop4.json"),
     ];
     // BENCH_CONFIGS=chorale,pop4 picks configs; BENCH_TRAIN_ONLY=1 times training steps only
@@ -563,8 +563,8 @@ fn main() {
             continue;
         }
         // The shipped model with its real weights; other configs get freshly initialized ones.
-        let model_dir = if path.ends_with("candidates/chorale/config.json") {
-            root.join("candidates/chorale")
+        let model_dir = if path.ends_with("models/chorale/config.json") {
+            root.join("models/chorale")
         } else {
             let dir = std::env::temp_dir().join(format!(
                 "orchestrion-bench-model-{}-{}",
