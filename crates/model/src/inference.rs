@@ -464,7 +464,8 @@ impl GenreModel {
     pub fn fill_window(&self, bar_steps: &[u32], melody: &[GridNote], seed: u64) -> Vec<GridNote> {
         let layout = &self.layout;
         let valid = (bar_steps.iter().sum::<u32>() as usize).min(layout.steps);
-        let probs = self.window_probabilities(bar_steps, melody, seed);
+        let shift = self.key_shift(melody);
+        let probs = self.probabilities_in_networks_key(bar_steps, melody, shift, seed);
         let notes: Vec<GridNote> = (1..layout.roles.len())
             .flat_map(|role| {
                 decode::decode_role(
@@ -476,7 +477,7 @@ impl GenreModel {
                 )
             })
             .collect();
-        self.transpose(&notes, -self.key_shift(melody))
+        self.transpose(&notes, -shift)
     }
 
     /// The generator's probabilities `[P, T]` (melody pasted) for one window around a melody on
@@ -488,11 +489,21 @@ impl GenreModel {
         melody: &[GridNote],
         seed: u64,
     ) -> Vec<f32> {
+        self.probabilities_in_networks_key(bar_steps, melody, self.key_shift(melody), seed)
+    }
+
+    /// [`GenreModel::window_probabilities`] with the melody moved by `shift`, already known.
+    fn probabilities_in_networks_key(
+        &self,
+        bar_steps: &[u32],
+        melody: &[GridNote],
+        shift: i32,
+        seed: u64,
+    ) -> Vec<f32> {
         let layout = &self.layout;
         let valid = (bar_steps.iter().sum::<u32>() as usize).min(layout.steps);
-        let melody = self.transpose(melody, self.key_shift(melody));
         let example = Example {
-            roll: data::rasterize(layout, valid, &melody, 0),
+            roll: data::rasterize(layout, valid, melody, shift),
             known: data::known_plane(
                 layout,
                 valid,
@@ -523,9 +534,6 @@ impl GenreModel {
 
     /// Pitched notes moved by `shift` semitones; drums stay.
     fn transpose(&self, notes: &[GridNote], shift: i32) -> Vec<GridNote> {
-        if shift == 0 {
-            return notes.to_vec();
-        }
         key::transpose(notes, shift, |role| self.layout.is_drum(role))
     }
 
@@ -549,6 +557,7 @@ impl GenreModel {
             ..melody.clone()
         }];
         let mut channels = (0u8..16).filter(|&c| c != 9 && c != melody.channel);
+        let notes = self.transpose(notes, -plan.shift);
         for (r, &role) in self.config.roles.iter().enumerate().skip(1) {
             let is_drum = role == TrackRole::Drums;
             let channel = if is_drum {
@@ -556,8 +565,7 @@ impl GenreModel {
             } else {
                 channels.next().unwrap_or(0)
             };
-            let mut track_notes: Vec<Note> = self
-                .transpose(notes, -plan.shift)
+            let mut track_notes: Vec<Note> = notes
                 .iter()
                 .filter(|n| n.role == r)
                 .map(|n| {
