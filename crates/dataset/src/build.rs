@@ -6,10 +6,11 @@
 //! reported through [`Progress::warn`], and listed in `stats.json`. The directory appears
 //! complete or not at all: it is written beside the target and renamed into place.
 
+use crate::blend::{Blend, Corpus, blend};
 use crate::error::Error;
 use crate::extract::{ExtractError, ROLL_LOWEST, ROLL_ROWS, extract};
 use crate::meta::DatasetMeta;
-use crate::recipe::{LoadedRecipe, role_name};
+use crate::recipe::{LoadedRecipe, Plane, role_name};
 use crate::shard;
 use crate::split::{Side, side_of};
 use crate::stats::{FileCounts, SkippedFile, SplitCounts, Stats, WindowCounts};
@@ -86,8 +87,136 @@ pub fn build_with_threads(
     }
 }
 
-/// Builds the dataset of `recipe` into `out` (replacing it when it exists) and returns its stats.
+/// Builds the dataset of `recipe` (and of the recipes it blends) into `out`, replacing it when
+/// it exists, and returns its stats.
 pub fn build(recipe: &LoadedRecipe, out: &Path, progress: &dyn Progress) -> Result<Stats, Error> {
+    let mut corpora = vec![collect(recipe, progress)?];
+    for blended in &recipe.blended {
+        progress.phase(&format!("blending {}", blended.recipe.recipe.name));
+        corpora.push(collect(&blended.recipe, progress)?);
+    }
+    let shares: Vec<Option<f64>> = std::iter::once(None)
+        .chain(recipe.blended.iter().map(|b| b.max_share))
+        .collect();
+    let parts: Vec<Corpus<'_>> = corpora
+        .iter()
+        .zip(shares)
+        .map(|(c, max_share)| Corpus {
+            planes: &c.planes,
+            songs: &c.songs,
+            train: &c.train,
+            validation: &c.validation,
+            lends_parts: c.lends_parts,
+            max_share,
+        })
+        .collect();
+    let Blend {
+        planes,
+        train,
+        validation,
+        songs,
+    } = blend(&recipe.recipe.split.salt, &parts);
+    let skipped: Vec<SkippedFile> = corpora.iter().flat_map(|c| c.skipped.clone()).collect();
+    let found = corpora.iter().map(|c| c.found).sum();
+    let excluded = corpora.iter().map(|c| c.excluded).sum();
+    let before_filters = corpora.iter().map(|c| c.before_filters).sum();
+    let split_counts = SplitCounts {
+        train: corpora.iter().map(|c| c.split_counts.train).sum(),
+        validation: corpora.iter().map(|c| c.split_counts.validation).sum(),
+    };
+    let meta = make_meta(recipe, &planes, train.iter().chain(&validation));
+
+    progress.phase("metrics");
+    let reports: Vec<_> = train
+        .par_iter()
+        .chain(validation.par_iter())
+        .map(|window| evaluate(&window.to_roll(&meta, 0)))
+        .collect();
+    let mut accumulator = MetricsAccumulator::new();
+    for report in reports {
+        match report {
+            Ok(report) => accumulator.add(&report),
+            Err(err) => {
+                return Err(Error::corrupt(
+                    out,
+                    format!("measuring a window failed: {err}"),
+                ));
+            }
+        }
+    }
+
+    let mut notes_per_role: BTreeMap<String, u64> = recipe
+        .roles
+        .iter()
+        .map(|&role| (role_name(role), 0))
+        .collect();
+    for window in train.iter().chain(&validation) {
+        for (plane, count) in window.notes_per_track(meta.roles.len()).iter().enumerate() {
+            *notes_per_role
+                .entry(role_name(meta.roles[plane]))
+                .or_default() += u64::from(*count);
+        }
+    }
+    let mut skipped_by_reason = BTreeMap::new();
+    for file in &skipped {
+        *skipped_by_reason.entry(file.reason.clone()).or_default() += 1;
+    }
+    let stats = Stats {
+        name: recipe.recipe.name.clone(),
+        recipe_hash: recipe.hash.clone(),
+        files: FileCounts {
+            found,
+            excluded,
+            skipped: skipped.len(),
+            used: split_counts.train + split_counts.validation,
+        },
+        songs: split_counts,
+        windows: WindowCounts {
+            train: train.len(),
+            validation: validation.len(),
+            before_filters,
+        },
+        notes_per_role,
+        skipped_by_reason,
+        skipped,
+        metrics: accumulator.finish(),
+    };
+
+    progress.phase("writing");
+    let files_out: Vec<(&str, Vec<u8>)> = vec![
+        (META_FILE, pretty_json(&meta)),
+        (STATS_FILE, pretty_json(&stats)),
+        (SONGS_FILE, pretty_json(&songs)),
+        (RECIPE_FILE, recipe.text.clone().into_bytes()),
+        (
+            TRAIN_FILE,
+            shard::encode(&train).map_err(|m| Error::corrupt(out, m))?,
+        ),
+        (
+            VALIDATION_FILE,
+            shard::encode(&validation).map_err(|m| Error::corrupt(out, m))?,
+        ),
+    ];
+    write_dir_atomically(out, &files_out)?;
+    Ok(stats)
+}
+
+/// What one recipe's files gave, before blending.
+struct Collected {
+    songs: Vec<SongEntry>,
+    train: Vec<Window>,
+    validation: Vec<Window>,
+    skipped: Vec<SkippedFile>,
+    split_counts: SplitCounts,
+    found: usize,
+    excluded: usize,
+    before_filters: usize,
+    planes: Vec<Plane>,
+    lends_parts: bool,
+}
+
+/// Reads, windows and splits the files of one recipe (not the recipes it blends).
+fn collect(recipe: &LoadedRecipe, progress: &dyn Progress) -> Result<Collected, Error> {
     let (files, excluded, found) = list_files(recipe)?;
     let index = match &recipe.recipe.source.index {
         Some(index) => Some(Index::load(
@@ -175,81 +304,18 @@ pub fn build(recipe: &LoadedRecipe, out: &Path, progress: &dyn Progress) -> Resu
         }
     }
 
-    let meta = make_meta(recipe, train.iter().chain(&validation));
-
-    progress.phase("metrics");
-    let reports: Vec<_> = train
-        .par_iter()
-        .chain(validation.par_iter())
-        .map(|window| evaluate(&window.to_roll(&meta, 0)))
-        .collect();
-    let mut accumulator = MetricsAccumulator::new();
-    for report in reports {
-        match report {
-            Ok(report) => accumulator.add(&report),
-            Err(err) => {
-                return Err(Error::corrupt(
-                    out,
-                    format!("measuring a window failed: {err}"),
-                ));
-            }
-        }
-    }
-
-    let mut notes_per_role: BTreeMap<String, u64> = recipe
-        .roles
-        .iter()
-        .map(|&role| (role_name(role), 0))
-        .collect();
-    for window in train.iter().chain(&validation) {
-        for (plane, count) in window.notes_per_track(meta.roles.len()).iter().enumerate() {
-            *notes_per_role
-                .entry(role_name(meta.roles[plane]))
-                .or_default() += u64::from(*count);
-        }
-    }
-    let mut skipped_by_reason = BTreeMap::new();
-    for file in &skipped {
-        *skipped_by_reason.entry(file.reason.clone()).or_default() += 1;
-    }
-    let stats = Stats {
-        name: recipe.recipe.name.clone(),
-        recipe_hash: recipe.hash.clone(),
-        files: FileCounts {
-            found,
-            excluded,
-            skipped: skipped.len(),
-            used: split_counts.train + split_counts.validation,
-        },
-        songs: split_counts,
-        windows: WindowCounts {
-            train: train.len(),
-            validation: validation.len(),
-            before_filters,
-        },
-        notes_per_role,
-        skipped_by_reason,
+    Ok(Collected {
+        songs,
+        train,
+        validation,
         skipped,
-        metrics: accumulator.finish(),
-    };
-
-    progress.phase("writing");
-    let files_out: Vec<(&str, Vec<u8>)> = vec![
-        (META_FILE, pretty_json(&meta)),
-        (STATS_FILE, pretty_json(&stats)),
-        (SONGS_FILE, pretty_json(&songs)),
-        (RECIPE_FILE, recipe.text.clone().into_bytes()),
-        (
-            TRAIN_FILE,
-            shard::encode(&train).map_err(|m| Error::corrupt(out, m))?,
-        ),
-        (
-            VALIDATION_FILE,
-            shard::encode(&validation).map_err(|m| Error::corrupt(out, m))?,
-        ),
-    ];
-    write_dir_atomically(out, &files_out)?;
-    Ok(stats)
+        split_counts,
+        found,
+        excluded,
+        before_filters,
+        planes: recipe.planes(),
+        lends_parts: recipe.melody.absent,
+    })
 }
 
 /// Pretty JSON with a final newline (the files are meant to be read by people too).
@@ -330,8 +396,12 @@ fn process_file(
 }
 
 /// The recipe's meta plus what only the data can say: each role's pitch range.
-fn make_meta<'a>(recipe: &LoadedRecipe, windows: impl Iterator<Item = &'a Window>) -> DatasetMeta {
-    let planes = recipe.roles.len();
+fn make_meta<'a>(
+    recipe: &LoadedRecipe,
+    plane_specs: &[Plane],
+    windows: impl Iterator<Item = &'a Window>,
+) -> DatasetMeta {
+    let planes = plane_specs.len();
     let mut observed: Vec<Option<(u8, u8)>> = vec![None; planes];
     for window in windows {
         for note in &window.notes {
@@ -346,12 +416,8 @@ fn make_meta<'a>(recipe: &LoadedRecipe, windows: impl Iterator<Item = &'a Window
     let roll_high = ROLL_LOWEST + ROLL_ROWS - 1;
     let pitch_ranges = (0..planes)
         .map(|plane| {
-            let role = recipe.roles[plane];
-            let explicit = if plane == 0 {
-                recipe.recipe.melody.range
-            } else {
-                recipe.recipe.roles[plane - 1].range
-            };
+            let role = plane_specs[plane].role;
+            let explicit = plane_specs[plane].range;
             let (low, high) = if role == TrackRole::Drums {
                 explicit.or(observed[plane]).unwrap_or(GM_DRUMS)
             } else {
@@ -368,18 +434,10 @@ fn make_meta<'a>(recipe: &LoadedRecipe, windows: impl Iterator<Item = &'a Window
             (low, high - low + 1)
         })
         .collect();
-    let programs = std::iter::once(0)
-        .chain(recipe.recipe.roles.iter().map(|spec| {
-            if spec.role == TrackRole::Drums {
-                0
-            } else {
-                spec.program
-            }
-        }))
-        .collect();
+    let programs = plane_specs.iter().map(|plane| plane.program).collect();
     DatasetMeta {
         name: recipe.recipe.name.clone(),
-        roles: recipe.roles.clone(),
+        roles: plane_specs.iter().map(|plane| plane.role).collect(),
         programs,
         steps_per_beat: recipe.recipe.grid.steps_per_beat,
         window_bars: recipe.recipe.grid.window_bars,
@@ -429,7 +487,9 @@ fn list_files(recipe: &LoadedRecipe) -> Result<(Vec<String>, usize, usize), Erro
         .iter()
         .map(String::as_str)
         .collect();
-    relative.retain(|path| !exclude.contains(path.as_str()));
+    relative.retain(|path| {
+        !exclude.contains(path.as_str()) && recipe.include.as_ref().is_none_or(|i| i.is_match(path))
+    });
     Ok((relative.clone(), found - relative.len(), found))
 }
 

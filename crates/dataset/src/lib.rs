@@ -14,6 +14,7 @@
 //! [`shard`]), `songs.json` (every file considered, its id and side of the split), `stats.json`
 //! ([`Stats`]) and `recipe.toml` (the recipe as written). `docs/datasets.md` describes it all.
 
+mod blend;
 pub mod build;
 mod error;
 pub mod extract;

@@ -35,6 +35,24 @@ pub struct Recipe {
     pub filter: Filter,
     #[serde(default)]
     pub split: Split,
+    /// Other recipes whose windows join this dataset (see "Blending corpora" in
+    /// `docs/datasets.md`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub with: Vec<WithSpec>,
+}
+
+/// Another corpus blended into a dataset. A recipe with a melody adds its training windows
+/// (its roles must be this recipe's roles); a recipe whose melody is `absent` (drums only, say)
+/// lends its parts: they are laid over the windows of every corpus that lacks those roles.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WithSpec {
+    /// The recipe file, relative to this recipe's folder.
+    pub recipe: String,
+    /// At most this many of its training windows per training window of this recipe's own
+    /// (evenly spread over its songs). None: all of them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_share: Option<f64>,
 }
 
 /// Where the MIDI files come from.
@@ -60,6 +78,9 @@ pub struct Source {
     /// Keep only files whose index row has these exact column values.
     #[serde(default)]
     pub require: BTreeMap<String, String>,
+    /// Keep only files whose path (relative to `datasets_dir`) matches this regular expression.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub include: Option<String>,
 }
 
 /// Time grid and windowing.
@@ -332,8 +353,28 @@ pub struct LoadedRecipe {
     pub(crate) role_sources: Vec<Vec<CompiledSelector>>,
     /// Per role (plane order): minimum notes per window.
     pub min_notes: Vec<u32>,
-    /// Hex SHA-256 (first 16 digits) of the recipe's meaning, stable across formatting.
+    /// `source.include`, compiled.
+    pub(crate) include: Option<Regex>,
+    /// The recipes of `with`, loaded, in order.
+    pub blended: Vec<Blended>,
+    /// Hex SHA-256 (first 16 digits) of the recipe's meaning (and its blended recipes'),
+    /// stable across formatting.
     pub hash: String,
+}
+
+/// A recipe of [`Recipe::with`], loaded.
+#[derive(Debug, Clone)]
+pub struct Blended {
+    pub recipe: LoadedRecipe,
+    pub max_share: Option<f64>,
+}
+
+/// One plane of a dataset: its role, the GM program written at export and any fixed range.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Plane {
+    pub role: TrackRole,
+    pub program: u8,
+    pub range: Option<(u8, u8)>,
 }
 
 #[derive(Debug, Clone)]
@@ -361,23 +402,122 @@ impl Recipe {
 }
 
 impl LoadedRecipe {
-    /// Reads, parses and validates a recipe file. `datasets_dir` overrides
+    /// Reads, parses and validates a recipe file (and the recipes of its `with`).
+    /// `datasets_override` overrides
     /// `source.datasets_dir` (which is otherwise relative to the recipe's folder).
-    pub fn load(path: &Path, datasets_dir: Option<&Path>) -> Result<LoadedRecipe, Error> {
+    pub fn load(path: &Path, datasets_override: Option<&Path>) -> Result<LoadedRecipe, Error> {
         let text = std::fs::read_to_string(path).map_err(|err| Error::io(path, err))?;
         let recipe = Recipe::parse(&text, path)?;
-        let datasets_dir = match datasets_dir {
+        let datasets_dir = match datasets_override {
             Some(dir) => dir.to_path_buf(),
             None => path
                 .parent()
                 .unwrap_or(Path::new("."))
                 .join(&recipe.source.datasets_dir),
         };
-        LoadedRecipe::from_recipe(recipe, text, path.to_path_buf(), datasets_dir)
+        let mut loaded = LoadedRecipe::validate(recipe, text, path.to_path_buf(), datasets_dir)?;
+        let folder = path.parent().unwrap_or(Path::new("."));
+        for (i, spec) in loaded.recipe.with.clone().iter().enumerate() {
+            let fail = |message: String| Error::recipe(path, format!("with[{i}]: {message}"));
+            if !spec.max_share.is_none_or(|share| share > 0.0) {
+                return Err(fail("max_share must be above 0".into()));
+            }
+            let other = LoadedRecipe::load(&folder.join(&spec.recipe), datasets_override)?;
+            loaded.check_blendable(&other).map_err(fail)?;
+            loaded.blended.push(Blended {
+                recipe: other,
+                max_share: spec.max_share,
+            });
+        }
+        let mut hasher = Sha256::new();
+        hasher.update(loaded.hash.as_bytes());
+        for blended in &loaded.blended {
+            hasher.update(blended.recipe.hash.as_bytes());
+        }
+        if !loaded.blended.is_empty() {
+            loaded.hash = hex::encode(&hasher.finalize()[..8]);
+        }
+        Ok(loaded)
     }
 
-    /// Validates a parsed recipe.
+    /// Validates a parsed recipe that blends no other (`with` needs the files: use
+    /// [`LoadedRecipe::load`]).
     pub fn from_recipe(
+        recipe: Recipe,
+        text: String,
+        path: PathBuf,
+        datasets_dir: PathBuf,
+    ) -> Result<LoadedRecipe, Error> {
+        if !recipe.with.is_empty() {
+            return Err(Error::recipe(
+                &path,
+                "`with` names other recipe files: load the recipe from its file",
+            ));
+        }
+        LoadedRecipe::validate(recipe, text, path, datasets_dir)
+    }
+
+    /// Whether `other`'s windows can join this recipe's: same grid, meters among ours, and
+    /// (when it has a melody) only roles we have.
+    fn check_blendable(&self, other: &LoadedRecipe) -> Result<(), String> {
+        let (ours, theirs) = (&self.recipe.grid, &other.recipe.grid);
+        if !other.recipe.with.is_empty() {
+            return Err(format!(
+                "{} blends recipes itself; blend them all here instead",
+                other.path.display()
+            ));
+        }
+        if (ours.steps_per_beat, ours.window_bars) != (theirs.steps_per_beat, theirs.window_bars) {
+            return Err(format!(
+                "{} has {} steps per beat and {}-bar windows, this recipe {} and {}",
+                other.path.display(),
+                theirs.steps_per_beat,
+                theirs.window_bars,
+                ours.steps_per_beat,
+                ours.window_bars
+            ));
+        }
+        if let Some(meter) = other.meters.iter().find(|m| !self.meters.contains(m)) {
+            return Err(format!(
+                "{} keeps {}/{} bars, which this recipe does not",
+                other.path.display(),
+                meter.0,
+                meter.1
+            ));
+        }
+        if !other.melody.absent
+            && let Some(role) = other.roles.iter().find(|r| !self.roles.contains(r))
+        {
+            return Err(format!(
+                "{} has a melody and the role {}, which this recipe lacks (only a recipe \
+                 without melody may add roles)",
+                other.path.display(),
+                role_name(*role)
+            ));
+        }
+        Ok(())
+    }
+
+    /// The planes in order: the melody, then the recipe's roles.
+    pub(crate) fn planes(&self) -> Vec<Plane> {
+        std::iter::once(Plane {
+            role: TrackRole::Melody,
+            program: 0,
+            range: self.recipe.melody.range,
+        })
+        .chain(self.recipe.roles.iter().map(|spec| Plane {
+            role: spec.role,
+            program: if spec.role == TrackRole::Drums {
+                0
+            } else {
+                spec.program
+            },
+            range: spec.range,
+        }))
+        .collect()
+    }
+
+    fn validate(
         recipe: Recipe,
         text: String,
         path: PathBuf,
@@ -579,6 +719,13 @@ impl LoadedRecipe {
             return Err(fail("split.validation must be in [0, 1)".into()));
         }
 
+        let include =
+            match &recipe.source.include {
+                None => None,
+                Some(pattern) => Some(Regex::new(pattern).map_err(|err| {
+                    fail(format!("source.include: bad regular expression: {err}"))
+                })?),
+            };
         let canonical = serde_json::to_vec(&recipe).expect("a recipe always serializes");
         let hash = hex::encode(&Sha256::digest(&canonical)[..8]);
         Ok(LoadedRecipe {
@@ -592,6 +739,8 @@ impl LoadedRecipe {
             melody: compiled_melody,
             role_sources,
             min_notes,
+            include,
+            blended: Vec::new(),
             hash,
         })
     }

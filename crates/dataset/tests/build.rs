@@ -246,7 +246,8 @@ fn shared_datasets() -> Option<PathBuf> {
     }
 }
 
-/// The shipped pop recipe on the first 8 POP909 songs (linked into a temporary corpus).
+/// The shipped pop recipe on the first 8 POP909 songs and three Groove MIDI beats (copied into
+/// a temporary corpus): the beats' drums are laid over the songs' windows.
 #[test]
 fn pop_recipe_on_real_files() {
     let Some(datasets) = shared_datasets() else {
@@ -259,16 +260,43 @@ fn pop_recipe_on_real_files() {
         let name = format!("{i:03}.mid");
         std::fs::copy(datasets.join("pop909/midi").join(&name), midi.join(&name)).unwrap();
     }
+    let grooves = [
+        "drummer2/session1/2_rock_102_beat_4-4.mid",
+        "drummer2/session1/1_rock_110_beat_4-4.mid",
+        "drummer5/session1/16_rock_136_beat_4-4.mid",
+        // Left out by the drums recipe's `include`: not rock, pop or punk.
+        "drummer1/session1/102_funk_95_beat_4-4.mid",
+    ];
+    for name in grooves {
+        let to = tmp.path().join("groove-midi-drums/midi").join(name);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(datasets.join("groove-midi-drums/midi").join(name), &to).unwrap();
+    }
     let recipe_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../recipes/pop.toml");
     let recipe = LoadedRecipe::load(&recipe_path, Some(tmp.path())).unwrap();
     let out = tmp.path().join("out");
     let stats = build(&recipe, &out, &Silent).unwrap();
-    assert_eq!(stats.files.found, 8);
-    assert_eq!(stats.files.used, 8, "skipped: {:?}", stats.skipped);
+    assert_eq!(stats.files.found, 8 + 4);
+    assert_eq!(stats.files.excluded, 1, "the funk beat is not included");
+    assert_eq!(stats.files.used, 8 + 3, "skipped: {:?}", stats.skipped);
     let dataset = Dataset::open(&out).unwrap();
     assert!(dataset.train.len() + dataset.validation.len() > 8 * 10);
     let roles = &dataset.meta.roles;
     assert_eq!(roles[0], TrackRole::Melody);
+    assert_eq!(
+        roles.last(),
+        Some(&TrackRole::Drums),
+        "drums come after pop's own roles"
+    );
+    let drums = roles.len() - 1;
+    for window in dataset.train.iter().chain(&dataset.validation) {
+        let counts = window.notes_per_track(roles.len());
+        assert!(
+            counts[0] >= 4,
+            "only POP909 windows are examples: {counts:?}"
+        );
+        assert!(counts[drums] >= 16, "every window got a groove: {counts:?}");
+    }
     for window in dataset.train.iter().take(50) {
         assert_eq!(window.steps(), 64);
         let counts = window.notes_per_track(roles.len());
@@ -289,4 +317,90 @@ fn pop_recipe_on_real_files() {
         Some(0.0),
         "the melody is monophonic"
     );
+}
+
+/// A drums-only corpus blended into the tiny one, and the blends a recipe refuses.
+#[test]
+fn with_lends_drums_and_refuses_blends_that_do_not_fit() {
+    let tmp = tempfile::tempdir().unwrap();
+    corpus(tmp.path());
+    let grooves = tmp.path().join("grooves");
+    std::fs::create_dir_all(&grooves).unwrap();
+    for i in 0..3 {
+        let mut beat = song(8, 0);
+        let kicks = (0..32)
+            .map(|beat| Note {
+                pitch: if beat % 2 == 0 { 36 } else { 38 },
+                velocity: 100,
+                start: beat * 480,
+                duration: 120,
+            })
+            .collect();
+        beat.tracks = vec![Track {
+            is_drum: true,
+            channel: 9,
+            ..track("DRUMS", 9, kicks)
+        }];
+        beat.write_file(&grooves.join(format!("beat{i}.mid")))
+            .unwrap();
+    }
+    let drums = |bars: u32| {
+        format!(
+            "name = \"beats\"\n[source]\nfolders = [\"grooves\"]\n[grid]\nwindow_bars = {bars}\n\
+             meters = [\"4/4\"]\n[melody]\nabsent = true\n[[roles]]\nrole = \"drums\"\n\
+             from = [{{ drums = true }}]\n[filter]\nmin_melody_notes = 0\n"
+        )
+    };
+    let write = |name: &str, text: &str| {
+        let path = tmp.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    write("beats.toml", &drums(2));
+    let blended = write(
+        "blended.toml",
+        &format!("{RECIPE}\n[[with]]\nrecipe = \"beats.toml\"\n"),
+    );
+    let recipe = LoadedRecipe::load(&blended, Some(tmp.path())).unwrap();
+    assert_ne!(recipe.hash, load(tmp.path()).hash);
+    let out = tmp.path().join("out");
+    build(&recipe, &out, &Silent).unwrap();
+    let dataset = Dataset::open(&out).unwrap();
+    assert_eq!(
+        dataset.meta.roles,
+        [
+            TrackRole::Melody,
+            TrackRole::Bass,
+            TrackRole::Piano,
+            TrackRole::Drums
+        ]
+    );
+    for window in dataset.train.iter().chain(&dataset.validation) {
+        let counts = window.notes_per_track(4);
+        assert!(counts[0] >= 2 && counts[3] == 8, "{counts:?}");
+    }
+
+    // Another window length, a melody corpus with a role we lack, a nested blend.
+    write("long-beats.toml", &drums(4));
+    let refused = [
+        ("long-beats.toml", "4-bar windows, this recipe 4 and 2"),
+        ("guitar.toml", "the role guitar"),
+        ("blended.toml", "blends recipes itself"),
+    ];
+    write(
+        "guitar.toml",
+        &RECIPE
+            .replace("role = \"piano\"", "role = \"guitar\"")
+            .replace("from = \"piano\"", "from = \"guitar\""),
+    );
+    for (other, reason) in refused {
+        let path = write(
+            "refused.toml",
+            &format!("{RECIPE}\n[[with]]\nrecipe = \"{other}\"\n"),
+        );
+        let err = LoadedRecipe::load(&path, Some(tmp.path()))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(reason), "{other}: {err}");
+    }
 }

@@ -16,7 +16,8 @@ use crate::rng::Rng;
 use crate::store;
 use burn::prelude::*;
 use burn::tensor::activation::sigmoid;
-use orchestrion_music::{Note, Song, Track, TrackRole};
+use orchestrion_music::grid::swing_tick;
+use orchestrion_music::{Meter, Note, Song, Track, TrackRole};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
@@ -52,6 +53,8 @@ pub struct GenerateOptions {
     pub candidates: u32,
     /// Keep these roles exactly as they are in the given song, and write the others around them.
     pub lock: Option<(Song, Vec<TrackRole>)>,
+    /// Swing of the written parts, 0.0 – 0.5 (see [`GanConfig::swing`]); `None` = the model's.
+    pub swing: Option<f32>,
 }
 
 impl Default for GenerateOptions {
@@ -61,6 +64,7 @@ impl Default for GenerateOptions {
             seed: 0,
             candidates: 1,
             lock: None,
+            swing: None,
         }
     }
 }
@@ -203,6 +207,12 @@ impl GenreModel {
 
     pub fn generate(&self, melody: &Song, options: &GenerateOptions) -> Result<Generation, Error> {
         let plan = self.plan(melody, options)?;
+        let swing = options.swing.unwrap_or(self.config.swing);
+        if !(0.0..=0.5).contains(&swing) {
+            return Err(Error::Invalid(format!(
+                "swing must be 0.0 (straight) to 0.5, not {swing}"
+            )));
+        }
         let candidates = options.candidates.max(1);
         if candidates > MAX_CANDIDATES {
             return Err(Error::Invalid(format!(
@@ -223,7 +233,7 @@ impl GenreModel {
         results.sort_by(|a, b| b.1.total_cmp(&a.1));
         let ranking: Vec<(u64, f32)> = results.iter().map(|r| (r.0, r.1)).collect();
         let (seed, score, notes) = results.swap_remove(0);
-        let song = self.to_song(melody, &plan, &notes, seed);
+        let song = self.to_song(melody, &plan, &notes, seed, swing);
         Ok(Generation {
             song,
             seed,
@@ -289,6 +299,9 @@ impl GenreModel {
         let melody_notes = self.transpose(&melody_notes, shift);
         let mut locked = Vec::new();
         let mut locked_mask = 0u64;
+        let mut locked_tracks = Vec::new();
+        let span_end =
+            grid::step_to_tick(&bars, total_steps(&bars) as u32, melody.ticks_per_beat, spb);
         if let Some((previous, roles)) = &options.lock {
             for role in roles {
                 let Some(r) = self
@@ -308,6 +321,21 @@ impl GenreModel {
                     )));
                 };
                 locked_mask |= 1 << r;
+                let (from, to) = (
+                    u64::from(previous.ticks_per_beat.max(1)),
+                    u64::from(melody.ticks_per_beat),
+                );
+                let kept: Vec<Note> = source
+                    .notes
+                    .iter()
+                    .map(|n| Note {
+                        start: n.start * to / from,
+                        duration: (n.duration * to / from).max(1),
+                        ..*n
+                    })
+                    .filter(|n| n.start < span_end)
+                    .collect();
+                locked_tracks.push((*role, kept));
                 let prev_bars = grid::bars(previous, spb, 0, bars.len() as u32);
                 locked.extend(grid::notes_to_grid(
                     &source.notes,
@@ -323,6 +351,7 @@ impl GenreModel {
             melody: melody_notes,
             locked: self.transpose(&locked, shift),
             locked_mask,
+            locked_tracks,
             shift,
         })
     }
@@ -548,7 +577,14 @@ impl GenreModel {
         self.config.decoding = decoding;
     }
 
-    fn to_song(&self, input: &Song, plan: &Plan, notes: &[GridNote], seed: u64) -> Song {
+    fn to_song(
+        &self,
+        input: &Song,
+        plan: &Plan,
+        notes: &[GridNote],
+        seed: u64,
+        swing: f32,
+    ) -> Song {
         let spb = self.config.steps_per_beat;
         let tpb = input.ticks_per_beat;
         let melody = melody_track(input).expect("checked in plan").clone();
@@ -565,25 +601,34 @@ impl GenreModel {
             } else {
                 channels.next().unwrap_or(0)
             };
-            let mut track_notes: Vec<Note> = notes
-                .iter()
-                .filter(|n| n.role == r)
-                .map(|n| {
-                    let start = grid::step_to_tick(&plan.bars, n.start, tpb, spb);
-                    let end = grid::step_to_tick(&plan.bars, n.start + n.duration, tpb, spb);
-                    let velocity = if n.velocity > 0 {
-                        n.velocity
-                    } else {
-                        humanized_velocity(&plan.bars, n.start, is_drum)
-                    };
-                    Note {
-                        pitch: n.pitch,
-                        velocity,
-                        start,
-                        duration: (end - start).max(1),
-                    }
-                })
-                .collect();
+            let locked = plan.locked_tracks.iter().find(|(l, _)| *l == role);
+            let mut track_notes: Vec<Note> = match locked {
+                Some((_, kept)) => kept.clone(),
+                None => notes
+                    .iter()
+                    .filter(|n| n.role == r)
+                    .map(|n| {
+                        let mut start = grid::step_to_tick(&plan.bars, n.start, tpb, spb);
+                        let mut end =
+                            grid::step_to_tick(&plan.bars, n.start + n.duration, tpb, spb);
+                        if swing > 0.0 && counts_quarters(&input.meters, start) {
+                            start = swing_tick(start, u64::from(tpb), f64::from(swing));
+                            end = swing_tick(end, u64::from(tpb), f64::from(swing)).max(start + 1);
+                        }
+                        let velocity = if n.velocity > 0 {
+                            n.velocity
+                        } else {
+                            humanized_velocity(&plan.bars, n.start, is_drum)
+                        };
+                        Note {
+                            pitch: n.pitch,
+                            velocity,
+                            start,
+                            duration: (end - start).max(1),
+                        }
+                    })
+                    .collect(),
+            };
             track_notes.sort_by_key(|n| (n.start, n.pitch));
             track_notes.dedup_by_key(|n| (n.start, n.pitch));
             tracks.push(Track {
@@ -615,6 +660,16 @@ fn total_steps(bars: &[Bar]) -> usize {
     bars.iter().map(|b| b.steps as usize).sum()
 }
 
+/// Whether the meter in force at `tick` counts quarter notes (4/4, 3/4): swing moves eighths
+/// within a quarter-note beat, which means nothing in 6/8's dotted-quarter beats.
+fn counts_quarters(meters: &[Meter], tick: u64) -> bool {
+    meters
+        .iter()
+        .rev()
+        .find(|meter| meter.tick <= tick)
+        .is_none_or(|meter| meter.denominator == 4)
+}
+
 /// Velocity from the position in the bar: downbeats a little louder, off-beats softer.
 fn humanized_velocity(bars: &[Bar], step: u32, is_drum: bool) -> u8 {
     let i = bars
@@ -639,5 +694,8 @@ struct Plan {
     melody: Vec<GridNote>,
     locked: Vec<GridNote>,
     locked_mask: u64,
+    /// The locked parts' own notes, in the melody's ticks, within the bars: what is written
+    /// for them, so locking keeps a part to the tick (swing and velocities included).
+    locked_tracks: Vec<(TrackRole, Vec<Note>)>,
     shift: i32,
 }

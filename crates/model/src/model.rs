@@ -67,6 +67,12 @@ pub struct GanConfig {
     /// and learned all twelve keys through random transposition instead.
     #[serde(default)]
     pub key_normalized: bool,
+    /// Swing of the parts this model writes, applied when the song is written out: off-beat
+    /// eighths come this fraction of an eighth late (0 straight, 1/3 the triplet feel of
+    /// jazz), in meters counted in quarter notes. The networks and the metrics work on the
+    /// straight grid; the melody is never moved. [`crate::GenerateOptions::swing`] overrides it.
+    #[serde(default)]
+    pub swing: f32,
 }
 
 fn default_channels() -> usize {
@@ -457,6 +463,7 @@ mod tests {
             sustain_threshold: 0.5,
             decoding: Vec::new(),
             key_normalized: true,
+            swing: 0.0,
         }
     }
 

@@ -300,6 +300,9 @@ pub fn evaluate_model(
             &GenerateOptions {
                 bars: Some(source.bar_steps.len() as u32),
                 seed: options.seed + i as u64,
+                // Measured on the straight grid, like the data: swing is a performance
+                // choice at export, not something the networks learned.
+                swing: Some(0.0),
                 ..Default::default()
             },
         )?;

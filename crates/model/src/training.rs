@@ -55,6 +55,9 @@ pub struct TrainOptions {
     pub beat_channels: usize,
     pub critic_channels: usize,
     pub latent: usize,
+    /// Swing written into the model's config (see [`GanConfig::swing`]); training ignores it.
+    #[serde(default)]
+    pub swing: f32,
 }
 
 impl Default for TrainOptions {
@@ -73,6 +76,7 @@ impl Default for TrainOptions {
             beat_channels: 96,
             critic_channels: 48,
             latent: 32,
+            swing: 0.0,
         }
     }
 }
@@ -154,6 +158,7 @@ pub fn config_for(meta: &DatasetMeta, options: &TrainOptions) -> GanConfig {
         sustain_threshold: 0.5,
         decoding: Vec::new(),
         key_normalized: true,
+        swing: options.swing,
     }
 }
 

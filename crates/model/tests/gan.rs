@@ -4,6 +4,7 @@
 use orchestrion_dataset::{Dataset, DatasetMeta, Window, WindowNote};
 use orchestrion_model::training::{TrainOptions, Trainer};
 use orchestrion_model::{Error, GenerateOptions, GenreModel};
+use orchestrion_music::grid::swing_tick;
 use orchestrion_music::{Meter, Note, Song, TempoChange, Track, TrackRole};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
@@ -330,35 +331,76 @@ fn transposing_the_melody_transposes_the_band() {
 fn locked_parts_are_kept_note_for_note() {
     let model = GenreModel::load(&shared_model()).unwrap();
     let song = melody_song(6, 4);
-    let first = model
-        .generate(
-            &song,
-            &GenerateOptions {
-                seed: 1,
+    // Swung parts too: a locked part is written as it was, not re-quantized and swung again.
+    for swing in [None, Some(1.0 / 3.0)] {
+        let first = model
+            .generate(
+                &song,
+                &GenerateOptions {
+                    seed: 1,
+                    swing,
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        let lock = Some((first.song.clone(), vec![TrackRole::Bass]));
+        let second = model
+            .generate(
+                &song,
+                &GenerateOptions {
+                    seed: 2,
+                    lock,
+                    swing,
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        let bass = |s: &Song| {
+            s.tracks
+                .iter()
+                .find(|t| t.role == TrackRole::Bass)
+                .unwrap()
+                .notes
+                .clone()
+        };
+        assert_eq!(bass(&first.song), bass(&second.song), "swing {swing:?}");
+    }
+}
+
+#[test]
+fn swing_delays_the_off_beat_eighths_of_the_parts_not_the_melody() {
+    let model = GenreModel::load(&shared_model()).unwrap();
+    let swing = 1.0 / 3.0;
+    for (bars, beats) in [(8u32, 4u8), (6, 3)] {
+        let song = melody_song(bars, beats);
+        let with = |swing: f32| {
+            let options = GenerateOptions {
+                seed: 4,
+                swing: Some(swing),
                 ..Default::default()
-            },
-        )
-        .unwrap();
-    let lock = Some((first.song.clone(), vec![TrackRole::Bass]));
-    let second = model
-        .generate(
-            &song,
-            &GenerateOptions {
-                seed: 2,
-                lock,
-                ..Default::default()
-            },
-        )
-        .unwrap();
-    let bass = |s: &Song| {
-        s.tracks
-            .iter()
-            .find(|t| t.role == TrackRole::Bass)
-            .unwrap()
-            .notes
-            .clone()
+            };
+            model.generate(&song, &options).unwrap().song
+        };
+        let (straight, swung) = (with(0.0), with(swing));
+        assert_eq!(swung.tracks[0].notes, song.tracks[0].notes);
+        let mut off_beats = 0;
+        for (a, b) in straight.tracks[1..].iter().zip(&swung.tracks[1..]) {
+            let moved: Vec<u64> = a
+                .notes
+                .iter()
+                .map(|n| swing_tick(n.start, 480, f64::from(swing)))
+                .collect();
+            let starts: Vec<u64> = b.notes.iter().map(|n| n.start).collect();
+            assert_eq!(starts, moved, "{:?} in {beats}/4", a.role);
+            off_beats += a.notes.iter().filter(|n| n.start % 480 == 240).count();
+        }
+        assert!(off_beats > 0, "no off-beat eighth to swing: nothing tested");
+    }
+    let bad = GenerateOptions {
+        swing: Some(0.9),
+        ..Default::default()
     };
-    assert_eq!(bass(&first.song), bass(&second.song));
+    assert!(model.generate(&melody_song(2, 4), &bad).is_err());
 }
 
 #[test]

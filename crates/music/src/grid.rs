@@ -169,6 +169,22 @@ pub fn full_bar_ticks(numerator: u8, denominator: u8, ticks_per_beat: u16) -> u6
     ((scaled + denominator / 2) / denominator).max(1)
 }
 
+/// Swing: moves `tick` within its quarter-note beat so that the off-beat eighth comes `amount`
+/// of an eighth later (0 straight, 1/3 the triplet feel of jazz). The two halves of the beat
+/// stretch and shrink linearly around it, so sixteenths move in proportion and beats stay put.
+pub fn swing_tick(tick: u64, ticks_per_beat: u64, amount: f64) -> u64 {
+    let ticks_per_beat = ticks_per_beat.max(1);
+    let beat_start = tick / ticks_per_beat * ticks_per_beat;
+    let fraction = (tick - beat_start) as f64 / ticks_per_beat as f64;
+    let pivot = 0.5 + amount / 2.0;
+    let warped = if fraction < 0.5 {
+        fraction / 0.5 * pivot
+    } else {
+        pivot + (fraction - 0.5) / 0.5 * (1.0 - pivot)
+    };
+    beat_start + (warped * ticks_per_beat as f64).round() as u64
+}
+
 /// A song's anacrusis: the notes before the first full bar's downbeat.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Pickup {
@@ -426,5 +442,16 @@ mod tests {
         let bars = song.bars();
         assert_eq!((bars[0].numerator, bars[0].ticks), (4, 1920));
         assert_eq!((bars[1].numerator, bars[1].ticks), (3, 1440));
+    }
+
+    #[test]
+    fn swing_moves_the_off_beat_eighth_and_keeps_the_beats() {
+        // At 480 ticks per beat the off-beat eighth (240) moves a third of an eighth later.
+        assert_eq!(swing_tick(240, 480, 1.0 / 3.0), 320);
+        assert_eq!(swing_tick(960, 480, 1.0 / 3.0), 960);
+        assert_eq!(swing_tick(960 + 240, 480, 1.0 / 3.0), 960 + 320);
+        // Straight stays straight; the sixteenth after the beat stretches with the first half.
+        assert_eq!(swing_tick(360, 480, 0.0), 360);
+        assert_eq!(swing_tick(120, 480, 1.0 / 3.0), 160);
     }
 }

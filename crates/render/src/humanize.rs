@@ -7,6 +7,7 @@
 //! not depend on how many notes came before it. The melody is left alone by default: it is the
 //! person's own input and Orchestrion copies it through note for note.
 
+use orchestrion_music::grid::swing_tick;
 use orchestrion_music::{Note, Song, Track, TrackRole};
 
 /// How to humanize. [`HumanizeOptions::new`] gives the defaults used for audio.
@@ -60,8 +61,8 @@ pub fn humanize(song: &Song, options: &HumanizeOptions) -> Song {
             let mut end = note.start + note.duration.max(1);
             let swings = swing > 0.0 && meter_at(&song.meters, note.start).1 <= 4;
             if swings {
-                start = swung(start, ticks_per_beat, swing);
-                end = swung(end, ticks_per_beat, swing).max(start + 1);
+                start = swing_tick(start, ticks_per_beat, swing);
+                end = swing_tick(end, ticks_per_beat, swing).max(start + 1);
             }
             let accent = metric_accent(&song.meters, ticks_per_beat, note.start);
             let key = [options.seed, track_index as u64, note_index as u64];
@@ -118,20 +119,6 @@ fn upscale(song: &Song) -> Song {
         note.duration *= scale;
     }
     song
-}
-
-/// Moves a tick within its beat: the off-beat eighth goes later by `swing` of an eighth; the
-/// halves of the beat stretch and shrink linearly around it.
-fn swung(tick: u64, ticks_per_beat: u64, swing: f64) -> u64 {
-    let beat_start = tick / ticks_per_beat * ticks_per_beat;
-    let fraction = (tick - beat_start) as f64 / ticks_per_beat as f64;
-    let pivot = 0.5 + swing / 2.0;
-    let warped = if fraction < 0.5 {
-        fraction / 0.5 * pivot
-    } else {
-        pivot + (fraction - 0.5) / 0.5 * (1.0 - pivot)
-    };
-    beat_start + (warped * ticks_per_beat as f64).round() as u64
 }
 
 /// (meter start tick, written denominator, numerator) in force at `tick`.

@@ -22,6 +22,10 @@ pub struct Args {
     /// Draw this many arrangements and keep the one the critic likes best.
     #[arg(long, default_value_t = 1)]
     pub candidates: u32,
+    /// Swing of the written parts, 0.0 (straight) to 0.5; 0.33 is the triplet feel of jazz.
+    /// Default: the model's own (the jazz model swings, the others play straight).
+    #[arg(long)]
+    pub swing: Option<f32>,
     /// Keep these parts (comma-separated roles, e.g. drums,bass) from --from.
     #[arg(long, value_delimiter = ',', requires = "from")]
     pub lock: Vec<String>,
@@ -74,6 +78,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         seed: args.seed,
         candidates: args.candidates,
         lock,
+        swing: args.swing,
     };
     let generation = model.generate(&melody, &options)?;
     generation

@@ -44,6 +44,10 @@ pub struct Args {
     /// Generator channels at step resolution.
     #[arg(long, default_value_t = 64)]
     pub channels: usize,
+    /// Swing the model's parts get when written out: 0.0 straight to 0.5; 0.33 is the triplet
+    /// feel of jazz. Stored in the model's config.json; training itself ignores it.
+    #[arg(long, default_value_t = 0.0)]
+    pub swing: f32,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -61,6 +65,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         eval_every: args.eval_every,
         recon_weight: args.recon_weight,
         channels: args.channels,
+        swing: args.swing,
         ..TrainOptions::default()
     };
     let mut trainer = Trainer::new(dataset, reference, &args.out, options, args.resume)?;

@@ -142,6 +142,7 @@ pub async fn run(
         seed: input.seed as u64,
         candidates: input.candidates as u32,
         lock,
+        swing: None,
     };
     // Generation is CPU work: off the async threads, and capped so requests keep being served.
     let permit = ctx

@@ -42,6 +42,7 @@ pub fn write_test_model(dir: &Path, name: &str) -> PathBuf {
         sustain_threshold: 0.5,
         decoding: Vec::new(),
         key_normalized: true,
+        swing: 0.0,
     };
     let device = burn::prelude::Device::flex();
     let (generator, critic) = config.init(11, &device);
