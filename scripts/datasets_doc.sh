@@ -14,7 +14,7 @@ DATASETS=${DATASETS_DIR:-../shared/datasets}
 DOC=docs/datasets.md
 
 if [[ ! -x "$BIN" ]]; then
-    echo "no orchestrion binary at $BIN: run 'cargo build -p orchestrion' first" >&2
+    echo "no orchestrion binary at $BIN: run 'cargo build --workspace' first" >&2
     exit 1
 fi
 

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 
 BIN=${ORCHESTRION:-${CARGO_TARGET_DIR:-target}/debug/orchestrion}
 if [[ ! -x "$BIN" ]]; then
-    echo "no orchestrion binary at $BIN: run 'cargo build -p orchestrion' first" >&2
+    echo "no orchestrion binary at $BIN: run 'cargo build --workspace' first" >&2
     exit 1
 fi
 

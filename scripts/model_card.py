@@ -75,7 +75,10 @@ def main():
            "## Roles and programs",
            f"{roles}. Trained meters: {meters} (other meters are generated on the same grid, see "
            f"docs/models.md). Grid: {config['steps_per_beat']} steps per beat, windows of "
-           f"{config['window_bars']} bars.", "",
+           f"{config['window_bars']} bars." + (
+               f" Swing at export: {config['swing']:.2f} of an eighth (off-beat eighths of the "
+               f"parts come late; the melody is not moved; `generate --swing 0` for straight; "
+               f"see docs/models.md, \"Swing\")." if config.get("swing") else ""), "",
            "## Training",
            f"- Hyper-parameters: batch 32, Adam lr 2e-4 (β 0.5, 0.9), 1 critic update per step, "
            f"hinge loss, spectral-norm critic, reconstruction weight 1.0, channels "

@@ -175,13 +175,17 @@ fn check_arrangement(model: &GenreModel, melody: &Song, out: &Song, what: &str) 
     }
     let key = best_scale(&histogram).unwrap();
     let report = evaluate_in_scale(&roll, key).unwrap();
-    for role in &config.roles[1..] {
+    for (r, role) in config.roles.iter().enumerate().skip(1) {
         let t = report.track(*role).unwrap();
         let empty = t.empty_bar_rate.unwrap();
         assert!(t.notes > 0, "{what}: {role:?} plays nothing");
+        // A part may rest in half the bars, or a quarter of the bars more than its data does
+        // (calibration records that: rock's keys rest in 63 % of the data's bars).
+        let data_empty = config.role_decoding(r).data_empty_bar_rate.unwrap_or(0.0);
+        let allowed = (f64::from(data_empty) + 0.25).max(0.5);
         assert!(
-            empty < 0.5,
-            "{what}: {role:?} empty in {empty:.2} of the bars"
+            empty < allowed,
+            "{what}: {role:?} empty in {empty:.2} of the bars (allowed below {allowed:.2})"
         );
         if let Some(in_scale) = t.in_scale_rate {
             assert!(

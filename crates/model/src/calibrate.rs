@@ -384,6 +384,7 @@ pub fn calibrate(
                         sustain_threshold,
                         max_polyphony: cap,
                         peaks_only,
+                        data_empty_bar_rate: None,
                     };
                     let got = measure(model, &windows, role, &params);
                     let loss = fit_loss(&got, &target);
@@ -394,10 +395,13 @@ pub fn calibrate(
                 }
             }
         }
-        decoding[role] = best.1;
+        decoding[role] = RoleDecoding {
+            data_empty_bar_rate: target.empty_bar_rate.map(|rate| rate as f32),
+            ..best.1
+        };
         fits.push(RoleFit {
             role: config.roles[role],
-            decoding: best.1,
+            decoding: decoding[role],
             target,
             before,
             after: best.2,

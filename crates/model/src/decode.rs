@@ -38,6 +38,12 @@ pub struct RoleDecoding {
     /// Onsets count only at a local maximum in time of their pitch's onset probability.
     #[serde(default)]
     pub peaks_only: bool,
+    /// How often the data leaves this part silent for a whole bar: the empty-bar rate
+    /// calibration aimed at (rock's keys rest in most bars, a bass almost never). Set by
+    /// `orchestrion calibrate`, so checks of a model's output know how sparse a part is meant
+    /// to be; not used in decoding.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_empty_bar_rate: Option<f32>,
 }
 
 impl RoleDecoding {
@@ -48,6 +54,7 @@ impl RoleDecoding {
             sustain_threshold,
             max_polyphony: 0,
             peaks_only: false,
+            data_empty_bar_rate: None,
         }
     }
 }
