@@ -13,6 +13,7 @@ if [[ ! -x "$BIN" ]]; then
     exit 1
 fi
 
+shopt -s nullglob  # candidates/ may not exist
 OUT=docs/examples
 mkdir -p "$OUT/melodies"
 "$BIN" samples -o "$OUT/melodies" > /dev/null
