@@ -24,7 +24,7 @@ CORPORA=(
     "jsb-chorales-music21 recipes/chorale.toml"
     "nottingham-folk recipes/folk.toml"
     "openscore-string-quartets recipes/symphony.toml"
-    "freedoom-rock-midi recipes/rock.toml"
+    "freedoom-rock-midi recipes/corpus/freedoom-rock-midi.toml"
     "openmsx-jazz-blues-midi recipes/jazz.toml"
     "openscore-lieder recipes/corpus/openscore-lieder.toml"
     "openewld-pd-leadsheets recipes/corpus/openewld-pd-leadsheets.toml"
