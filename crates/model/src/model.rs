@@ -148,6 +148,106 @@ impl GanConfig {
         (generator, critic)
     }
 
+    /// Both networks of this config, starting from the trained weights of another model (`old`,
+    /// `generator`, `critic`) instead of random ones: transfer learning. Every layer whose shape
+    /// does not depend on the roles is copied whole; the layers that read or write the piano
+    /// roll (`pitch_in`, `pitch_out`) copy the channels of each role both models have (matched
+    /// by name, row by pitch) and keep the fresh weights of the rest, so a new role starts from
+    /// scratch while the old ones keep what they learned. `fresh` are this config's initialized
+    /// networks.
+    pub fn transfer(
+        &self,
+        fresh: (Generator, Critic),
+        old: &GanConfig,
+        generator: &Generator,
+        critic: &Critic,
+    ) -> Result<(Generator, Critic), String> {
+        let sizes = |c: &GanConfig| {
+            (
+                c.channels,
+                c.beat_channels,
+                c.critic_channels,
+                c.latent,
+                c.steps_per_beat,
+            )
+        };
+        if old.key_normalized != self.key_normalized {
+            return Err(format!(
+                "model {} {} in one key, this run {}",
+                old.name,
+                if old.key_normalized {
+                    "works"
+                } else {
+                    "does not work"
+                },
+                if self.key_normalized {
+                    "does"
+                } else {
+                    "does not"
+                }
+            ));
+        }
+        if sizes(self) != sizes(old) {
+            return Err(format!(
+                "model {} has (channels, beat channels, critic channels, latent, steps per \
+                 beat) {:?}, this run {:?}",
+                old.name,
+                sizes(old),
+                sizes(self)
+            ));
+        }
+        let (new_layout, old_layout) = (self.layout(), old.layout());
+        // Roll channels of each shared role, row by pitch.
+        let mut roll = Vec::new();
+        // The side planes: each shared role's mask, then the positions.
+        let mut side = Vec::new();
+        for (r_old, role) in old.roles.iter().enumerate() {
+            let Some(r_new) = self.roles.iter().position(|x| x == role) else {
+                continue;
+            };
+            side.push((r_old, r_new));
+            for row in 0..old_layout.rows[r_old] {
+                let pitch = old_layout.lowest[r_old] as i32 + row as i32;
+                if let Some(new_row) = new_layout.row_of(r_new, pitch) {
+                    for plane in 0..2 {
+                        roll.push((
+                            old_layout.channel(r_old, plane, row),
+                            new_layout.channel(r_new, plane, new_row),
+                        ));
+                    }
+                }
+            }
+        }
+        for p in 0..crate::data::POSITION_CHANNELS {
+            side.push((old.roles.len() + p, self.roles.len() + p));
+        }
+        let (p_old, p_new) = (old_layout.roll_channels(), new_layout.roll_channels());
+        let canvas: Vec<(usize, usize)> = roll
+            .iter()
+            .copied()
+            .chain(side.iter().map(|&(o, n)| (p_old + o, p_new + n)))
+            .collect();
+        let (mut g, mut c) = fresh;
+        g.pitch_in = g.pitch_in.take_from(&generator.pitch_in, &canvas, None);
+        g.step_in = g.step_in.take_from(&generator.step_in, &[], None);
+        g.to_beats = g.to_beats.take_from(&generator.to_beats, &[], None);
+        g.latent = g.latent.take_from(&generator.latent, &[], None);
+        g.beat1 = g.beat1.take_from(&generator.beat1, &[], None);
+        g.beat2 = g.beat2.take_from(&generator.beat2, &[], None);
+        g.beat3 = g.beat3.take_from(&generator.beat3, &[], None);
+        g.from_beats = g.from_beats.take_from(&generator.from_beats, &[], None);
+        g.step_out = g.step_out.take_from(&generator.step_out, &[], None);
+        g.pitch_out = g
+            .pitch_out
+            .take_from(&generator.pitch_out, &[], Some(&roll));
+        c.pitch_in = c.pitch_in.take_from(&critic.pitch_in, &canvas, None);
+        c.to_beats = c.to_beats.take_from(&critic.to_beats, &[], None);
+        c.beat = c.beat.take_from(&critic.beat, &[], None);
+        c.to_bars = c.to_bars.take_from(&critic.to_bars, &[], None);
+        c.score = c.score.take_from(&critic.score, &[], None);
+        Ok((g, c))
+    }
+
     /// The critic's spectral-norm state for freshly initialized weights.
     pub fn init_spectral(&self, seed: u64) -> SpectralState {
         let (_, critic) = self.init(seed, &Device::flex());
@@ -184,6 +284,43 @@ impl Conv {
             bias: Param::from_data(TensorData::new(vec![0.0f32; cout], [cout]), device),
             stride,
             dilation,
+        }
+    }
+
+    /// This layer with weights of `old` copied in. `inputs` maps old input channels to new ones
+    /// (empty: all, the layers having the same number), `outputs` old output channels to new
+    /// ones (None: all, with their biases); every other weight keeps its fresh value.
+    fn take_from(
+        self,
+        old: &Conv,
+        inputs: &[(usize, usize)],
+        outputs: Option<&[(usize, usize)]>,
+    ) -> Conv {
+        let [new_out, new_in, kernel] = self.weight.dims();
+        let [old_out, old_in, _] = old.weight.dims();
+        let values = |t: Tensor<3>| -> Vec<f32> { t.into_data().try_to_vec().expect("f32") };
+        let mut weight = values(self.weight.val());
+        let mut bias: Vec<f32> = self.bias.val().into_data().try_to_vec().expect("f32");
+        let old_weight = values(old.weight.val());
+        let old_bias: Vec<f32> = old.bias.val().into_data().try_to_vec().expect("f32");
+        let all_in: Vec<(usize, usize)> = (0..old_in.min(new_in)).map(|i| (i, i)).collect();
+        let all_out: Vec<(usize, usize)> = (0..old_out.min(new_out)).map(|o| (o, o)).collect();
+        let inputs = if inputs.is_empty() { &all_in } else { inputs };
+        for &(from_out, to_out) in outputs.unwrap_or(&all_out) {
+            bias[to_out] = old_bias[from_out];
+            for &(from_in, to_in) in inputs {
+                for k in 0..kernel {
+                    weight[(to_out * new_in + to_in) * kernel + k] =
+                        old_weight[(from_out * old_in + from_in) * kernel + k];
+                }
+            }
+        }
+        let device = self.weight.device();
+        Conv {
+            weight: Param::from_data(TensorData::new(weight, [new_out, new_in, kernel]), &device),
+            bias: Param::from_data(TensorData::new(bias, [new_out]), &device),
+            stride: self.stride,
+            dilation: self.dilation,
         }
     }
 
@@ -495,6 +632,93 @@ mod tests {
 
     fn max_difference(a: Tensor<3>, b: Tensor<3>) -> f32 {
         (a - b).abs().max().into_scalar::<f32>()
+    }
+
+    #[test]
+    fn transfer_keeps_what_the_shared_roles_learned() {
+        // The old model has melody, drums, bass; the new one adds piano in the middle, with the
+        // bass a few rows wider. On a canvas where piano is empty and hidden, the transferred
+        // generator must write the old one's logits for every shared channel.
+        let device = Device::flex();
+        let old = tiny_config();
+        let (g_old, c_old) = old.init(3, &device);
+        let mut new = tiny_config();
+        new.roles = vec![
+            TrackRole::Melody,
+            TrackRole::Drums,
+            TrackRole::Piano,
+            TrackRole::Bass,
+        ];
+        new.programs = vec![0, 0, 0, 33];
+        new.pitch_ranges = vec![(55, 24), (35, 12), (48, 24), (26, 28)];
+        let (g, _) = new
+            .transfer(new.init(4, &device), &old, &g_old, &c_old)
+            .unwrap();
+        let (lo, ln) = (old.layout(), new.layout());
+        let t = lo.steps;
+        let mut rng = Rng::derive(5, 0, 0);
+        let old_canvas: Vec<f32> = (0..lo.input_channels() * t)
+            .map(|_| (rng.uniform() < 0.2) as u8 as f32)
+            .collect();
+        // The same canvas on the new planes: old role r → new role, row by pitch; piano zero.
+        let mut new_canvas = vec![0.0f32; ln.input_channels() * t];
+        let role_map = [0usize, 1, 3];
+        let mut shared = Vec::new();
+        for (r_old, &r_new) in role_map.iter().enumerate() {
+            for row in 0..lo.rows[r_old] {
+                let pitch = lo.lowest[r_old] as i32 + row as i32;
+                let new_row = ln.row_of(r_new, pitch).unwrap();
+                for plane in 0..2 {
+                    let (a, b) = (
+                        lo.channel(r_old, plane, row),
+                        ln.channel(r_new, plane, new_row),
+                    );
+                    new_canvas[b * t..(b + 1) * t].copy_from_slice(&old_canvas[a * t..(a + 1) * t]);
+                    shared.push((a, b));
+                }
+            }
+            let (a, b) = (lo.roll_channels() + r_old, ln.roll_channels() + r_new);
+            new_canvas[b * t..(b + 1) * t].copy_from_slice(&old_canvas[a * t..(a + 1) * t]);
+        }
+        for p in 0..crate::data::POSITION_CHANNELS {
+            let (a, b) = (lo.roll_channels() + 3 + p, ln.roll_channels() + 4 + p);
+            new_canvas[b * t..(b + 1) * t].copy_from_slice(&old_canvas[a * t..(a + 1) * t]);
+        }
+        let tensor =
+            |v: Vec<f32>, c: usize| Tensor::<3>::from_data(TensorData::new(v, [1, c, t]), &device);
+        let z = Tensor::<2>::from_data(
+            TensorData::new(vec![0.3f32; old.latent], [1, old.latent]),
+            &device,
+        );
+        let logits = |g: &Generator, canvas: Tensor<3>| -> Vec<f32> {
+            g.forward(canvas, z.clone())
+                .into_data()
+                .try_to_vec()
+                .unwrap()
+        };
+        let before = logits(&g_old, tensor(old_canvas, lo.input_channels()));
+        let after = logits(&g, tensor(new_canvas, ln.input_channels()));
+        assert_eq!(
+            shared.len(),
+            lo.roll_channels(),
+            "every old channel has a place"
+        );
+        for (a, b) in shared {
+            for s in 0..t {
+                let (x, y) = (before[a * t + s], after[b * t + s]);
+                assert!(
+                    (x - y).abs() < 1e-4,
+                    "channel {a} → {b}, step {s}: {x} vs {y}"
+                );
+            }
+        }
+        let mut other = tiny_config();
+        other.channels = 32;
+        assert!(
+            other
+                .transfer(other.init(1, &device), &old, &g_old, &c_old)
+                .is_err()
+        );
     }
 
     #[test]

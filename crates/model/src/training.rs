@@ -58,6 +58,10 @@ pub struct TrainOptions {
     /// Swing written into the model's config (see [`GanConfig::swing`]); training ignores it.
     #[serde(default)]
     pub swing: f32,
+    /// A model folder whose trained weights the run starts from instead of random ones
+    /// ([`GanConfig::transfer`]): the roles both have keep what they learned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub init_from: Option<PathBuf>,
 }
 
 impl Default for TrainOptions {
@@ -77,6 +81,7 @@ impl Default for TrainOptions {
             critic_channels: 48,
             latent: 32,
             swing: 0.0,
+            init_from: None,
         }
     }
 }
@@ -280,7 +285,16 @@ impl Trainer {
                 });
             }
             let config = config_for(&dataset.meta, &options);
-            let (g, c) = config.init(options.seed, &device);
+            let fresh = config.init(options.seed, &device);
+            let (g, c) = match &options.init_from {
+                None => fresh,
+                Some(dir) => {
+                    let (old, generator, critic, _) = store::load_model(dir, &device)?;
+                    config
+                        .transfer(fresh, &old, &generator, &critic)
+                        .map_err(|reason| Error::Invalid(format!("{}: {reason}", dir.display())))?
+                }
+            };
             let spectral = SpectralState::new(&c, options.seed);
             (
                 config,

@@ -48,6 +48,10 @@ pub struct Args {
     /// feel of jazz. Stored in the model's config.json; training itself ignores it.
     #[arg(long, default_value_t = 0.0)]
     pub swing: f32,
+    /// Start from this trained model's weights (a model folder, e.g. models/pop) instead of
+    /// random ones: the roles both models have keep what they learned, new roles start fresh.
+    #[arg(long, conflicts_with = "resume")]
+    pub init_from: Option<PathBuf>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -66,6 +70,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         recon_weight: args.recon_weight,
         channels: args.channels,
         swing: args.swing,
+        init_from: args.init_from,
         ..TrainOptions::default()
     };
     let mut trainer = Trainer::new(dataset, reference, &args.out, options, args.resume)?;
