@@ -20,7 +20,7 @@ fi
 
 # corpus folder → the recipe whose stats stand for it
 CORPORA=(
-    "pop909 recipes/pop.toml"
+    "pop909 recipes/corpus/pop909.toml"
     "jsb-chorales-music21 recipes/chorale.toml"
     "nottingham-folk recipes/folk.toml"
     "openscore-string-quartets recipes/symphony.toml"
