@@ -16,13 +16,14 @@
 use crate::build::SongEntry;
 use crate::recipe::Plane;
 use crate::window::{Window, WindowNote};
+use std::collections::HashMap;
 
 /// One recipe's windows, as collected.
-pub(crate) struct Corpus<'a> {
-    pub planes: &'a [Plane],
-    pub songs: &'a [SongEntry],
-    pub train: &'a [Window],
-    pub validation: &'a [Window],
+pub(crate) struct Corpus {
+    pub planes: Vec<Plane>,
+    pub songs: Vec<SongEntry>,
+    pub train: Vec<Window>,
+    pub validation: Vec<Window>,
     /// Melody absent: its parts are laid over other windows instead of being examples.
     pub lends_parts: bool,
     /// Training windows at most this fraction of the first corpus's (None: all).
@@ -38,7 +39,7 @@ pub(crate) struct Blend {
 }
 
 /// Blends `corpora` (the recipe's own first). With one corpus this is the identity.
-pub(crate) fn blend(salt: &str, corpora: &[Corpus<'_>]) -> Blend {
+pub(crate) fn blend(salt: &str, corpora: &[&Corpus]) -> Blend {
     // Planes: the recipe's own, then the roles only lenders have, in the order they appear.
     let mut planes: Vec<Plane> = corpora[0].planes.to_vec();
     let maps: Vec<Vec<u8>> = corpora
@@ -64,9 +65,10 @@ pub(crate) fn blend(salt: &str, corpora: &[Corpus<'_>]) -> Blend {
     let mut songs = Vec::new();
     let mut first_song = Vec::new();
     for corpus in corpora {
-        first_song.push(songs.len() as u32);
+        let offset = songs.len() as u32;
+        first_song.push(offset);
         songs.extend(corpus.songs.iter().map(|song| SongEntry {
-            id: song.id + first_song.last().copied().unwrap_or(0),
+            id: song.id + offset,
             ..song.clone()
         }));
     }
@@ -87,8 +89,8 @@ pub(crate) fn blend(salt: &str, corpora: &[Corpus<'_>]) -> Blend {
         .filter(|&c| c > 0 && corpora[c].lends_parts)
         .map(|c| Lender {
             planes: maps[c][1..].to_vec(),
-            train: corpora[c].train.iter().map(|w| moved(c, w)).collect(),
-            validation: corpora[c].validation.iter().map(|w| moved(c, w)).collect(),
+            train: Pool::new(corpora[c].train.iter().map(|w| moved(c, w)).collect()),
+            validation: Pool::new(corpora[c].validation.iter().map(|w| moved(c, w)).collect()),
         })
         .collect();
 
@@ -103,7 +105,7 @@ pub(crate) fn blend(salt: &str, corpora: &[Corpus<'_>]) -> Blend {
             .collect();
         let kept = match corpus.max_share {
             Some(share) => evenly_spread(
-                corpus.train,
+                &corpus.train,
                 (share * corpora[0].train.len() as f64).ceil() as usize,
             ),
             None => corpus.train.iter().collect(),
@@ -141,8 +143,26 @@ pub(crate) fn blend(salt: &str, corpora: &[Corpus<'_>]) -> Blend {
 struct Lender {
     /// The planes it lends (its roles after the melody).
     planes: Vec<u8>,
-    train: Vec<Window>,
-    validation: Vec<Window>,
+    train: Pool,
+    validation: Pool,
+}
+
+/// One side of a lender's windows, indexed by their bars, so that finding the donors of a
+/// window does not scan them all.
+struct Pool {
+    windows: Vec<Window>,
+    /// Bar lengths → indices into `windows`, in order.
+    by_bars: HashMap<Vec<u32>, Vec<usize>>,
+}
+
+impl Pool {
+    fn new(windows: Vec<Window>) -> Pool {
+        let mut by_bars: HashMap<Vec<u32>, Vec<usize>> = HashMap::new();
+        for (i, window) in windows.iter().enumerate() {
+            by_bars.entry(window.bar_steps.clone()).or_default().push(i);
+        }
+        Pool { windows, by_bars }
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -173,18 +193,14 @@ fn lend(
             continue;
         }
         let pool = match side {
-            Side::Validation if !lender.validation.is_empty() => &lender.validation,
+            Side::Validation if !lender.validation.windows.is_empty() => &lender.validation,
             _ => &lender.train,
         };
-        let same_bars: Vec<&Window> = pool
-            .iter()
-            .filter(|w| w.bar_steps == window.bar_steps)
-            .collect();
-        if same_bars.is_empty() {
+        let Some(same_bars) = pool.by_bars.get(&window.bar_steps) else {
             continue;
-        }
+        };
         let pick = hash(salt, &[corpus as u64, l as u64, side as u64, index as u64]);
-        let donor = same_bars[(pick % same_bars.len() as u64) as usize];
+        let donor = &pool.windows[same_bars[(pick % same_bars.len() as u64) as usize]];
         window.notes.extend(
             donor
                 .notes
@@ -192,6 +208,7 @@ fn lend(
                 .filter(|note| wanted.contains(&note.track)),
         );
     }
+    // Lent notes, and roles renumbered onto the blended planes, must still read in window order.
     window
         .notes
         .sort_by_key(|note| (note.start, note.track, note.pitch));
@@ -273,11 +290,11 @@ mod tests {
         let validation = [window(0, &[16], vec![note(0, 62, 4)])];
         let out = blend(
             "salt",
-            &[Corpus {
-                planes: &planes,
-                songs: &songs,
-                train: &train,
-                validation: &validation,
+            &[&Corpus {
+                planes: planes.to_vec(),
+                songs: songs.to_vec(),
+                train: train.to_vec(),
+                validation: validation.to_vec(),
                 lends_parts: false,
                 max_share: None,
             }],
@@ -316,27 +333,27 @@ mod tests {
         let out = blend(
             "salt",
             &[
-                Corpus {
-                    planes: &own,
-                    songs: &[song(0), song(1)],
-                    train: &own_train,
-                    validation: &own_validation,
+                &Corpus {
+                    planes: own.to_vec(),
+                    songs: vec![song(0), song(1)],
+                    train: own_train.to_vec(),
+                    validation: own_validation.to_vec(),
                     lends_parts: false,
                     max_share: None,
                 },
-                Corpus {
-                    planes: &other,
-                    songs: &[song(0)],
-                    train: &other_train,
-                    validation: &[],
+                &Corpus {
+                    planes: other.to_vec(),
+                    songs: vec![song(0)],
+                    train: other_train.to_vec(),
+                    validation: Vec::new(),
                     lends_parts: false,
                     max_share: Some(1.0),
                 },
-                Corpus {
-                    planes: &drums,
-                    songs: &[song(0)],
-                    train: &drum_train,
-                    validation: &[],
+                &Corpus {
+                    planes: drums.to_vec(),
+                    songs: vec![song(0)],
+                    train: drum_train.to_vec(),
+                    validation: Vec::new(),
                     lends_parts: true,
                     max_share: None,
                 },

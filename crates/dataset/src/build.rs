@@ -90,26 +90,12 @@ pub fn build_with_threads(
 /// Builds the dataset of `recipe` (and of the recipes it blends) into `out`, replacing it when
 /// it exists, and returns its stats.
 pub fn build(recipe: &LoadedRecipe, out: &Path, progress: &dyn Progress) -> Result<Stats, Error> {
-    let mut corpora = vec![collect(recipe, progress)?];
+    let mut corpora = vec![collect(recipe, None, progress)?];
     for blended in &recipe.blended {
         progress.phase(&format!("blending {}", blended.recipe.recipe.name));
-        corpora.push(collect(&blended.recipe, progress)?);
+        corpora.push(collect(&blended.recipe, blended.max_share, progress)?);
     }
-    let shares: Vec<Option<f64>> = std::iter::once(None)
-        .chain(recipe.blended.iter().map(|b| b.max_share))
-        .collect();
-    let parts: Vec<Corpus<'_>> = corpora
-        .iter()
-        .zip(shares)
-        .map(|(c, max_share)| Corpus {
-            planes: &c.planes,
-            songs: &c.songs,
-            train: &c.train,
-            validation: &c.validation,
-            lends_parts: c.lends_parts,
-            max_share,
-        })
-        .collect();
+    let parts: Vec<&Corpus> = corpora.iter().map(|c| &c.corpus).collect();
     let Blend {
         planes,
         train,
@@ -145,7 +131,7 @@ pub fn build(recipe: &LoadedRecipe, out: &Path, progress: &dyn Progress) -> Resu
         }
     }
 
-    let mut notes_per_role: BTreeMap<String, u64> = recipe
+    let mut notes_per_role: BTreeMap<String, u64> = meta
         .roles
         .iter()
         .map(|&role| (role_name(role), 0))
@@ -201,22 +187,23 @@ pub fn build(recipe: &LoadedRecipe, out: &Path, progress: &dyn Progress) -> Resu
     Ok(stats)
 }
 
-/// What one recipe's files gave, before blending.
+/// What one recipe's files gave: its windows, ready to blend, and its counts.
 struct Collected {
-    songs: Vec<SongEntry>,
-    train: Vec<Window>,
-    validation: Vec<Window>,
+    corpus: Corpus,
     skipped: Vec<SkippedFile>,
     split_counts: SplitCounts,
     found: usize,
     excluded: usize,
     before_filters: usize,
-    planes: Vec<Plane>,
-    lends_parts: bool,
 }
 
-/// Reads, windows and splits the files of one recipe (not the recipes it blends).
-fn collect(recipe: &LoadedRecipe, progress: &dyn Progress) -> Result<Collected, Error> {
+/// Reads, windows and splits the files of one recipe (not the recipes it blends); `max_share`
+/// is its cap as a blended corpus.
+fn collect(
+    recipe: &LoadedRecipe,
+    max_share: Option<f64>,
+    progress: &dyn Progress,
+) -> Result<Collected, Error> {
     let (files, excluded, found) = list_files(recipe)?;
     let index = match &recipe.recipe.source.index {
         Some(index) => Some(Index::load(
@@ -305,16 +292,19 @@ fn collect(recipe: &LoadedRecipe, progress: &dyn Progress) -> Result<Collected, 
     }
 
     Ok(Collected {
-        songs,
-        train,
-        validation,
+        corpus: Corpus {
+            planes: recipe.planes(),
+            songs,
+            train,
+            validation,
+            lends_parts: recipe.melody.absent,
+            max_share,
+        },
         skipped,
         split_counts,
         found,
         excluded,
         before_filters,
-        planes: recipe.planes(),
-        lends_parts: recipe.melody.absent,
     })
 }
 

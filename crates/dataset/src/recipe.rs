@@ -403,8 +403,8 @@ impl Recipe {
 
 impl LoadedRecipe {
     /// Reads, parses and validates a recipe file (and the recipes of its `with`).
-    /// `datasets_override` overrides
-    /// `source.datasets_dir` (which is otherwise relative to the recipe's folder).
+    /// `datasets_override` overrides `source.datasets_dir` (which is otherwise relative to the
+    /// recipe's folder), for them all.
     pub fn load(path: &Path, datasets_override: Option<&Path>) -> Result<LoadedRecipe, Error> {
         let text = std::fs::read_to_string(path).map_err(|err| Error::io(path, err))?;
         let recipe = Recipe::parse(&text, path)?;
@@ -429,12 +429,12 @@ impl LoadedRecipe {
                 max_share: spec.max_share,
             });
         }
-        let mut hasher = Sha256::new();
-        hasher.update(loaded.hash.as_bytes());
-        for blended in &loaded.blended {
-            hasher.update(blended.recipe.hash.as_bytes());
-        }
         if !loaded.blended.is_empty() {
+            let mut hasher = Sha256::new();
+            hasher.update(loaded.hash.as_bytes());
+            for blended in &loaded.blended {
+                hasher.update(blended.recipe.hash.as_bytes());
+            }
             loaded.hash = hex::encode(&hasher.finalize()[..8]);
         }
         Ok(loaded)

@@ -16,8 +16,8 @@ use crate::rng::Rng;
 use crate::store;
 use burn::prelude::*;
 use burn::tensor::activation::sigmoid;
-use orchestrion_music::grid::swing_tick;
-use orchestrion_music::{Meter, Note, Song, Track, TrackRole};
+use orchestrion_music::grid::swing_span;
+use orchestrion_music::{Note, Song, Track, TrackRole};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
@@ -300,9 +300,9 @@ impl GenreModel {
         let mut locked = Vec::new();
         let mut locked_mask = 0u64;
         let mut locked_tracks = Vec::new();
-        let span_end =
-            grid::step_to_tick(&bars, total_steps(&bars) as u32, melody.ticks_per_beat, spb);
         if let Some((previous, roles)) = &options.lock {
+            let span_end =
+                grid::step_to_tick(&bars, total_steps(&bars) as u32, melody.ticks_per_beat, spb);
             for role in roles {
                 let Some(r) = self
                     .config
@@ -608,13 +608,13 @@ impl GenreModel {
                     .iter()
                     .filter(|n| n.role == r)
                     .map(|n| {
-                        let mut start = grid::step_to_tick(&plan.bars, n.start, tpb, spb);
-                        let mut end =
-                            grid::step_to_tick(&plan.bars, n.start + n.duration, tpb, spb);
-                        if swing > 0.0 && counts_quarters(&input.meters, start) {
-                            start = swing_tick(start, u64::from(tpb), f64::from(swing));
-                            end = swing_tick(end, u64::from(tpb), f64::from(swing)).max(start + 1);
-                        }
+                        let (start, end) = swing_span(
+                            &input.meters,
+                            grid::step_to_tick(&plan.bars, n.start, tpb, spb),
+                            grid::step_to_tick(&plan.bars, n.start + n.duration, tpb, spb),
+                            u64::from(tpb),
+                            f64::from(swing),
+                        );
                         let velocity = if n.velocity > 0 {
                             n.velocity
                         } else {
@@ -658,16 +658,6 @@ impl GenreModel {
 
 fn total_steps(bars: &[Bar]) -> usize {
     bars.iter().map(|b| b.steps as usize).sum()
-}
-
-/// Whether the meter in force at `tick` counts quarter notes (4/4, 3/4): swing moves eighths
-/// within a quarter-note beat, which means nothing in 6/8's dotted-quarter beats.
-fn counts_quarters(meters: &[Meter], tick: u64) -> bool {
-    meters
-        .iter()
-        .rev()
-        .find(|meter| meter.tick <= tick)
-        .is_none_or(|meter| meter.denominator == 4)
 }
 
 /// Velocity from the position in the bar: downbeats a little louder, off-beats softer.

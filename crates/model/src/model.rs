@@ -69,7 +69,8 @@ pub struct GanConfig {
     pub key_normalized: bool,
     /// Swing of the parts this model writes, applied when the song is written out: off-beat
     /// eighths come this fraction of an eighth late (0 straight, 1/3 the triplet feel of
-    /// jazz), in meters counted in quarter notes. The networks and the metrics work on the
+    /// jazz), in meters counted in quarter notes or longer
+    /// ([`orchestrion_music::grid::swing_span`]). The networks and the metrics work on the
     /// straight grid; the melody is never moved. [`crate::GenerateOptions::swing`] overrides it.
     #[serde(default)]
     pub swing: f32,

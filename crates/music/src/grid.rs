@@ -26,7 +26,7 @@
 //! rounding, so the bars of a song tile its steps without gaps even when a bar is not a whole
 //! number of steps long.
 
-use crate::song::{Note, Song};
+use crate::song::{Meter, Note, Song};
 use serde::{Deserialize, Serialize};
 
 /// Most bars [`Song::bars`] returns. Reading limits (file size, notes, minutes) bound real songs
@@ -183,6 +183,31 @@ pub fn swing_tick(tick: u64, ticks_per_beat: u64, amount: f64) -> u64 {
         pivot + (fraction - 0.5) / 0.5 * (1.0 - pivot)
     };
     beat_start + (warped * ticks_per_beat as f64).round() as u64
+}
+
+/// A note's `(start, end)` swung by `amount` ([`swing_tick`]) where the meter in force at its
+/// start counts quarter notes or longer (4/4, 3/4, 2/2). In eighth-note meters such as 6/8 the
+/// beat is a dotted quarter, so the span stays straight. The end never moves before the start.
+pub fn swing_span(
+    meters: &[Meter],
+    start: u64,
+    end: u64,
+    ticks_per_beat: u64,
+    amount: f64,
+) -> (u64, u64) {
+    let denominator = meters
+        .iter()
+        .rev()
+        .find(|meter| meter.tick <= start)
+        .map_or(4, |meter| meter.denominator.max(1));
+    if amount <= 0.0 || denominator > 4 {
+        return (start, end);
+    }
+    let start = swing_tick(start, ticks_per_beat, amount);
+    (
+        start,
+        swing_tick(end, ticks_per_beat, amount).max(start + 1),
+    )
 }
 
 /// A song's anacrusis: the notes before the first full bar's downbeat.

@@ -7,7 +7,7 @@
 //! not depend on how many notes came before it. The melody is left alone by default: it is the
 //! person's own input and Orchestrion copies it through note for note.
 
-use orchestrion_music::grid::swing_tick;
+use orchestrion_music::grid::swing_span;
 use orchestrion_music::{Note, Song, Track, TrackRole};
 
 /// How to humanize. [`HumanizeOptions::new`] gives the defaults used for audio.
@@ -57,13 +57,13 @@ pub fn humanize(song: &Song, options: &HumanizeOptions) -> Song {
         let ticks_per_beat = u64::from(song.ticks_per_beat);
         let mut notes: Vec<Note> = Vec::with_capacity(track.notes.len());
         for (note_index, note) in track.notes.iter().enumerate() {
-            let mut start = note.start;
-            let mut end = note.start + note.duration.max(1);
-            let swings = swing > 0.0 && meter_at(&song.meters, note.start).1 <= 4;
-            if swings {
-                start = swing_tick(start, ticks_per_beat, swing);
-                end = swing_tick(end, ticks_per_beat, swing).max(start + 1);
-            }
+            let (start, end) = swing_span(
+                &song.meters,
+                note.start,
+                note.start + note.duration.max(1),
+                ticks_per_beat,
+                swing,
+            );
             let accent = metric_accent(&song.meters, ticks_per_beat, note.start);
             let key = [options.seed, track_index as u64, note_index as u64];
             let jitter = triangular(hash(&key, 1)) * 6.0;
