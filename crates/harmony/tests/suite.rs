@@ -1,0 +1,3 @@
+//! Integration tests of the harmony crate, one module per file.
+
+mod recognition;
