@@ -82,6 +82,9 @@ pub struct Generation {
     pub critic_score: f32,
     /// Every candidate's seed and score, best first.
     pub candidates: Vec<(u64, f32)>,
+    /// The chords the parts were played on, in the melody's key, on the model's grid from the
+    /// song's first step; `None` for a model that is not chord-conditioned.
+    pub chords: Option<orchestrion_harmony::ChordTrack>,
 }
 
 /// A loaded genre model. Immutable after loading, so it can be shared across threads in an `Arc`.
@@ -240,6 +243,7 @@ impl GenreModel {
             model_hash: self.info.hash.clone(),
             critic_score: score,
             candidates: ranking,
+            chords: None,
         })
     }
 
